@@ -1,0 +1,84 @@
+"""Python client of the loyalty.v1.LoyaltyService gRPC service (points and gift cards).
+
+    from loyalty_client import LoyaltyClient
+
+    with LoyaltyClient("127.0.0.1:50051", token="...") as client:
+        client.adjust_points("cus_123", 100, reason="Welcome bonus")
+
+:class:`AsyncLoyaltyClient` has the same methods for asyncio.
+"""
+
+from ._transport import DEFAULT_TIMEOUT
+from .aio import AsyncLoyaltyClient
+from .client import LoyaltyClient
+from .errors import (
+    Conflict,
+    DeadlineExceeded,
+    Duplicate,
+    Forbidden,
+    InvalidData,
+    LoyaltyError,
+    NotAllowed,
+    NotFound,
+    Unauthorized,
+    Unavailable,
+)
+from .retry import NO_RETRY, RetryPolicy
+from .types import (
+    UNSET,
+    AdjustPointsResult,
+    Amount,
+    FieldViolation,
+    GiftCard,
+    GiftCardList,
+    GiftCardOptions,
+    GiftCardStatus,
+    GiftCardTransaction,
+    GiftCardTransactionResult,
+    GiftCardUpdate,
+    NewGiftCard,
+    Page,
+    PointAdjustment,
+    PointsAdjustmentInput,
+    PointsBalance,
+    TLSConfig,
+    TransactionType,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "NO_RETRY",
+    "UNSET",
+    "AdjustPointsResult",
+    "Amount",
+    "AsyncLoyaltyClient",
+    "Conflict",
+    "DeadlineExceeded",
+    "Duplicate",
+    "FieldViolation",
+    "Forbidden",
+    "GiftCard",
+    "GiftCardList",
+    "GiftCardOptions",
+    "GiftCardStatus",
+    "GiftCardTransaction",
+    "GiftCardTransactionResult",
+    "GiftCardUpdate",
+    "InvalidData",
+    "LoyaltyClient",
+    "LoyaltyError",
+    "NewGiftCard",
+    "NotAllowed",
+    "NotFound",
+    "Page",
+    "PointAdjustment",
+    "PointsAdjustmentInput",
+    "PointsBalance",
+    "RetryPolicy",
+    "TLSConfig",
+    "TransactionType",
+    "Unauthorized",
+    "Unavailable",
+]

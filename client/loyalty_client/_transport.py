@@ -1,0 +1,93 @@
+"""Channel settings shared by both clients: credentials, call metadata, options."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import grpc
+
+from .retry import RetryPolicy
+from .types import TLSConfig
+
+SERVICE = "loyalty.v1.LoyaltyService"
+USER_AGENT = "loyalty-client-python/0.1"
+
+#: Seconds each attempt of a call may take unless the client is given another timeout.
+DEFAULT_TIMEOUT = 10.0
+
+#: No service-config retry policy is set: the client's own rule (retry.py) is the only
+#: one, next to gRPC's transparent retry of calls that never left the client.
+CHANNEL_OPTIONS: list[tuple[str, Any]] = [
+    ("grpc.primary_user_agent", USER_AGENT),
+]
+
+
+def _pem(value: Path | str | bytes | None) -> bytes | None:
+    if value is None or isinstance(value, bytes):
+        return value
+    return Path(value).read_bytes()
+
+
+def channel_credentials(tls: TLSConfig) -> Any:
+    """grpc.ChannelCredentials from a TLSConfig (files are read here, once)."""
+    return grpc.ssl_channel_credentials(
+        root_certificates=_pem(tls.ca_cert),
+        private_key=_pem(tls.client_key),
+        certificate_chain=_pem(tls.client_cert),
+    )
+
+
+def channel_options(tls: TLSConfig | None) -> list[tuple[str, Any]]:
+    options = list(CHANNEL_OPTIONS)
+    if tls is not None and tls.server_name:
+        options.append(("grpc.ssl_target_name_override", tls.server_name))
+    return options
+
+
+def call_metadata(token: str | None) -> tuple[tuple[str, str], ...]:
+    """Metadata sent with every call: the bearer token, when there is one."""
+    if not token:
+        return ()
+    return (("authorization", f"Bearer {token}"),)
+
+
+def normalize_tls(tls: TLSConfig | bool | None) -> TLSConfig | None:
+    """``True``: TLS with the system trust store; ``False``/``None``: plaintext."""
+    if tls is True:
+        return TLSConfig()
+    if tls is False or tls is None:
+        return None
+    if not isinstance(tls, TLSConfig):
+        raise TypeError(f"tls must be a TLSConfig, a bool or None, not {type(tls).__name__}")
+    return tls
+
+
+class ClientSettings:
+    """What both clients are built from; makes their channel (sync or aio)."""
+
+    def __init__(
+        self,
+        target: str,
+        *,
+        token: str | None,
+        tls: TLSConfig | bool | None,
+        timeout: float | None,
+        retry: RetryPolicy | None,
+    ) -> None:
+        if not target:
+            raise ValueError("target is required, e.g. '127.0.0.1:50051'")
+        if timeout is not None and timeout <= 0:
+            raise ValueError("timeout must be positive (seconds) or None")
+        self.target = target
+        self.tls = normalize_tls(tls)
+        self.timeout = timeout
+        self.retry = retry if retry is not None else RetryPolicy()
+        self.metadata = call_metadata(token)
+
+    def channel(self, api: Any) -> Any:
+        """A channel from ``api``: the ``grpc`` module or ``grpc.aio``."""
+        options = channel_options(self.tls)
+        if self.tls is None:
+            return api.insecure_channel(self.target, options=options)
+        return api.secure_channel(self.target, channel_credentials(self.tls), options=options)

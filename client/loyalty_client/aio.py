@@ -1,0 +1,292 @@
+"""AsyncLoyaltyClient: the asyncio client of loyalty.v1.LoyaltyService.
+
+Same methods, arguments and results as :class:`~loyalty_client.client.LoyaltyClient`;
+requests, conversions and the retry rule are the same code (convert.py, retry.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Iterable
+from types import TracebackType
+from typing import TypeVar, Unpack
+
+import grpc
+from loyalty.v1 import loyalty_pb2_grpc
+
+from . import convert
+from ._transport import DEFAULT_TIMEOUT, ClientSettings
+from .convert import GiftCardFilters, GiftCardQuery, Op
+from .errors import error_from_rpc_error
+from .retry import RetryPolicy
+from .types import (
+    AdjustPointsResult,
+    Amount,
+    GiftCard,
+    GiftCardList,
+    GiftCardOptions,
+    GiftCardTransaction,
+    GiftCardTransactionResult,
+    GiftCardUpdate,
+    NewGiftCard,
+    Page,
+    PointAdjustment,
+    PointsAdjustmentInput,
+    PointsBalance,
+    TLSConfig,
+)
+
+T = TypeVar("T")
+
+
+class AsyncLoyaltyClient:
+    """Asyncio client. Use ``async with``, or ``await close()``; create it in a coroutine.
+
+    ``target`` is "host:port"; ``token`` is sent as ``authorization: Bearer <token>``;
+    ``tls`` is a :class:`TLSConfig` (``True`` for the system trust store); ``timeout``
+    is the deadline of each attempt in seconds; ``retry`` the :class:`RetryPolicy`
+    for UNAVAILABLE (reads, and writes with an idempotency key, only).
+
+    Every method raises a :class:`~loyalty_client.errors.LoyaltyError` subclass on
+    failure.
+    """
+
+    def __init__(
+        self,
+        target: str,
+        *,
+        token: str | None = None,
+        tls: TLSConfig | bool | None = None,
+        timeout: float | None = DEFAULT_TIMEOUT,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self._settings = ClientSettings(target, token=token, tls=tls, timeout=timeout, retry=retry)
+        self._channel = self._settings.channel(grpc.aio)
+        self._stub = loyalty_pb2_grpc.LoyaltyServiceStub(self._channel)  # type: ignore[no-untyped-call]
+
+    @property
+    def target(self) -> str:
+        return self._settings.target
+
+    async def close(self) -> None:
+        await self._channel.close()
+
+    async def __aenter__(self) -> AsyncLoyaltyClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def _run(self, op: Op[T]) -> T:
+        settings = self._settings
+        rpc = getattr(self._stub, op.method)
+        attempt = 1
+        while True:
+            try:
+                response = await rpc(
+                    op.request, timeout=settings.timeout, metadata=settings.metadata
+                )
+            except grpc.RpcError as exc:
+                error = error_from_rpc_error(exc)
+                delay = settings.retry.next_delay(error, attempt, retryable=op.retryable)
+                if delay is None:
+                    raise error from None
+                await asyncio.sleep(delay)
+                attempt += 1
+            else:
+                return op.parse(response)
+
+    async def _iterate(self, page: Callable[[str], Op[Page[T]]]) -> AsyncIterator[T]:
+        token = ""
+        while True:
+            result = await self._run(page(token))
+            for item in result.items:
+                yield item
+            if not result.next_page_token:
+                return
+            token = result.next_page_token
+
+    # ------------------------------------------------------------ points
+
+    async def adjust_points(
+        self,
+        customer_id: str,
+        delta: Amount,
+        *,
+        reason: str = "",
+        history: bool = False,
+        idempotency_key: str | None = None,
+    ) -> AdjustPointsResult:
+        """Adds (positive) or removes (negative) points and records one adjustment.
+
+        Without ``idempotency_key`` the client generates one, so a retry after a broken
+        connection cannot apply twice; pass your own to make *your* retries safe too,
+        or ``""`` to send none (then the call is never retried).
+        """
+        return await self._run(
+            convert.adjust_points(
+                customer_id,
+                delta,
+                reason=reason,
+                history=history,
+                idempotency_key=idempotency_key,
+            )
+        )
+
+    async def batch_adjust_points(
+        self, adjustments: Iterable[PointsAdjustmentInput]
+    ) -> tuple[PointAdjustment, ...]:
+        """Applies up to 1,000 adjustments in one transaction, all or nothing.
+
+        Items without an idempotency key get a generated one (``""``: none).
+        """
+        return await self._run(convert.batch_adjust_points(adjustments))
+
+    async def get_points_balance(self, customer_id: str, *, history: bool = False) -> PointsBalance:
+        """A customer's balance (0 for an unknown customer), optionally the last 20."""
+        return await self._run(convert.get_points_balance(customer_id, history=history))
+
+    async def list_point_adjustments(
+        self, customer_id: str, *, page_size: int = 0, page_token: str = ""
+    ) -> Page[PointAdjustment]:
+        """One page of a customer's ledger, newest first."""
+        return await self._run(
+            convert.list_point_adjustments(customer_id, page_size=page_size, page_token=page_token)
+        )
+
+    def iter_point_adjustments(
+        self, customer_id: str, *, page_size: int = 0
+    ) -> AsyncIterator[PointAdjustment]:
+        """The whole ledger of a customer, newest first, fetched page by page."""
+        return self._iterate(
+            lambda token: convert.list_point_adjustments(
+                customer_id, page_size=page_size, page_token=token
+            )
+        )
+
+    # -------------------------------------------------------- gift cards
+
+    async def create_gift_cards(self, gift_cards: Iterable[NewGiftCard]) -> tuple[GiftCard, ...]:
+        """Creates up to 1,000 gift cards in one transaction, all or nothing."""
+        return await self._run(convert.create_gift_cards(gift_cards))
+
+    async def create_gift_card(self, gift_card: NewGiftCard) -> GiftCard:
+        """Creates one gift card."""
+        return (await self.create_gift_cards([gift_card]))[0]
+
+    async def update_gift_cards(self, updates: Iterable[GiftCardUpdate]) -> tuple[GiftCard, ...]:
+        """Partially updates gift cards in one transaction (see :class:`GiftCardUpdate`)."""
+        return await self._run(convert.update_gift_cards(updates))
+
+    async def update_gift_card(self, update: GiftCardUpdate) -> GiftCard:
+        """Partially updates one gift card."""
+        return (await self.update_gift_cards([update]))[0]
+
+    async def retrieve_gift_card(
+        self, *, id: str | None = None, code: str | None = None
+    ) -> GiftCard:
+        """One gift card by ``id`` or by ``code`` (exactly one of them)."""
+        return await self._run(convert.retrieve_gift_card(id=id, code=code))
+
+    async def list_gift_cards(self, **query: Unpack[GiftCardQuery]) -> GiftCardList:
+        """One page of gift cards by Medusa's filters, ``skip``/``take`` and ``order``."""
+        return await self._run(convert.list_gift_cards(**query))
+
+    def iter_gift_cards(
+        self, *, page_size: int = 100, **filters: Unpack[GiftCardFilters]
+    ) -> AsyncIterator[GiftCard]:
+        """Every matching gift card, fetched ``page_size`` at a time."""
+        return self._iterate(lambda token: convert.gift_cards_page(page_size, token, **filters))
+
+    async def delete_gift_cards(self, ids: Iterable[str]) -> tuple[str, ...]:
+        """Deletes gift cards and their transactions for good; returns the deleted ids."""
+        return await self._run(convert.delete_gift_cards(ids))
+
+    async def soft_delete_gift_cards(self, ids: Iterable[str]) -> tuple[str, ...]:
+        """Hides gift cards until restored; returns the ids this call soft-deleted."""
+        return await self._run(convert.soft_delete_gift_cards(ids))
+
+    async def restore_gift_cards(self, ids: Iterable[str]) -> tuple[str, ...]:
+        """Undoes a soft delete; returns the ids this call restored."""
+        return await self._run(convert.restore_gift_cards(ids))
+
+    async def debit_gift_card(
+        self,
+        *,
+        id: str | None = None,
+        code: str | None = None,
+        amount: Amount,
+        currency_code: str,
+        reference: str = "",
+        reference_id: str = "",
+        idempotency_key: str | None = None,
+    ) -> GiftCardTransactionResult:
+        """Spends ``amount`` from a card (by ``id`` or ``code``); a key is generated
+        when none is given (``""``: none, never retried)."""
+        return await self._run(
+            convert.debit_gift_card(
+                id=id,
+                code=code,
+                amount=amount,
+                currency_code=currency_code,
+                reference=reference,
+                reference_id=reference_id,
+                idempotency_key=idempotency_key,
+            )
+        )
+
+    async def credit_gift_card(
+        self,
+        *,
+        id: str | None = None,
+        code: str | None = None,
+        amount: Amount,
+        currency_code: str,
+        reference: str = "",
+        reference_id: str = "",
+        idempotency_key: str | None = None,
+    ) -> GiftCardTransactionResult:
+        """Puts ``amount`` back onto a card (a refund), up to its value."""
+        return await self._run(
+            convert.credit_gift_card(
+                id=id,
+                code=code,
+                amount=amount,
+                currency_code=currency_code,
+                reference=reference,
+                reference_id=reference_id,
+                idempotency_key=idempotency_key,
+            )
+        )
+
+    async def list_gift_card_transactions(
+        self, gift_card_id: str, *, page_size: int = 0, page_token: str = ""
+    ) -> Page[GiftCardTransaction]:
+        """One page of a card's transactions, newest first."""
+        return await self._run(
+            convert.list_gift_card_transactions(
+                gift_card_id, page_size=page_size, page_token=page_token
+            )
+        )
+
+    def iter_gift_card_transactions(
+        self, gift_card_id: str, *, page_size: int = 0
+    ) -> AsyncIterator[GiftCardTransaction]:
+        """All of a card's transactions, newest first, fetched page by page."""
+        return self._iterate(
+            lambda token: convert.list_gift_card_transactions(
+                gift_card_id, page_size=page_size, page_token=token
+            )
+        )
+
+    async def get_options(self) -> GiftCardOptions:
+        """The server's gift card code settings."""
+        return await self._run(convert.get_options())
+
+
+__all__ = ["AsyncLoyaltyClient"]

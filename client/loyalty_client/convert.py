@@ -1,0 +1,612 @@
+"""Python values <-> protobuf messages, shared by the sync and the async client.
+
+Each public builder here returns an :class:`Op`: the RPC name, the request message,
+whether the call may be retried, and the function that turns the response into client
+types. The clients only run ops; they never touch a message themselves.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, Generic, TypedDict, TypeVar
+
+from google.protobuf import json_format, struct_pb2, timestamp_pb2
+from google.protobuf.message import Message
+from loyalty.v1 import loyalty_pb2 as pb
+
+from .types import (
+    UNSET,
+    AdjustPointsResult,
+    Amount,
+    GiftCard,
+    GiftCardList,
+    GiftCardOptions,
+    GiftCardStatus,
+    GiftCardTransaction,
+    GiftCardTransactionResult,
+    GiftCardUpdate,
+    NewGiftCard,
+    Page,
+    PointAdjustment,
+    PointsAdjustmentInput,
+    PointsBalance,
+    TransactionType,
+)
+
+T = TypeVar("T")
+
+#: Status and transaction type enums, both ways.
+_STATUS_TO_PB: dict[GiftCardStatus, pb.GiftCardStatus] = {
+    GiftCardStatus.PENDING: pb.GIFT_CARD_STATUS_PENDING,
+    GiftCardStatus.REDEEMED: pb.GIFT_CARD_STATUS_REDEEMED,
+}
+_STATUS_FROM_PB = {v: k for k, v in _STATUS_TO_PB.items()}
+_TX_TYPE_FROM_PB: dict[pb.GiftCardTransactionType, TransactionType] = {
+    pb.GIFT_CARD_TRANSACTION_TYPE_DEBIT: TransactionType.DEBIT,
+    pb.GIFT_CARD_TRANSACTION_TYPE_CREDIT: TransactionType.CREDIT,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Op(Generic[T]):
+    """One RPC to run: what to send, whether a retry is safe, how to read the answer."""
+
+    #: The RPC's name in loyalty.v1.LoyaltyService, e.g. "AdjustPoints".
+    method: str
+    request: Message
+    #: Reads, and writes carrying an idempotency key.
+    retryable: bool
+    parse: Callable[[Any], T]
+
+
+# ---------------------------------------------------------------- scalars
+
+
+def amount_to_str(value: Amount, name: str = "amount") -> str:
+    """An exact decimal string for the wire. Floats (and bools) raise TypeError.
+
+    Strings are sent as given: the server validates them and answers InvalidData
+    with a field violation, the same as for any other bad input.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | str | Decimal):
+        kind = type(value).__name__
+        hint = " (floats are not exact: pass a str or a Decimal)" if kind == "float" else ""
+        raise TypeError(f"{name} must be int, str or Decimal, not {kind}{hint}")
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError(f"{name} must be finite, got {value}")
+        return format(value, "f")
+    return str(value)
+
+
+def str_to_decimal(value: str) -> Decimal:
+    """A decimal string from the server. An empty string (an unset field) is 0."""
+    if not value:
+        return Decimal(0)
+    try:
+        return Decimal(value)
+    except InvalidOperation as exc:  # pragma: no cover - the server sends valid decimals
+        raise ValueError(f"the server sent an invalid decimal: {value!r}") from exc
+
+
+def datetime_to_pb(value: datetime, name: str = "timestamp") -> timestamp_pb2.Timestamp:
+    """An aware datetime as a Timestamp; a naive one raises ValueError."""
+    if not isinstance(value, datetime):
+        raise TypeError(f"{name} must be a datetime, not {type(value).__name__}")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{name} must be timezone-aware (e.g. tzinfo=timezone.utc)")
+    ts = timestamp_pb2.Timestamp()
+    ts.FromDatetime(value.astimezone(UTC))
+    return ts
+
+
+def pb_to_datetime(message: Message, field: str) -> datetime | None:
+    """The aware UTC datetime of a Timestamp field, or None when it is unset."""
+    if not message.HasField(field):
+        return None
+    ts: timestamp_pb2.Timestamp = getattr(message, field)
+    return ts.ToDatetime(tzinfo=UTC)
+
+
+def _tidy_number(value: Any) -> Any:
+    # Struct numbers are doubles; give back ints where the JSON had them.
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _tidy_number(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_tidy_number(v) for v in value]
+    return value
+
+
+def dict_to_struct(value: Mapping[str, Any], name: str = "metadata") -> struct_pb2.Struct:
+    """A JSON-like mapping as a Struct (numbers become doubles on the wire)."""
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{name} must be a mapping, not {type(value).__name__}")
+    for key, item in value.items():
+        if isinstance(item, float) and not math.isfinite(item):
+            raise ValueError(f"{name}[{key!r}] must be finite")
+    struct = struct_pb2.Struct()
+    struct.update(dict(value))
+    return struct
+
+
+def struct_to_dict(message: Message, field: str) -> dict[str, Any] | None:
+    """The dict of a Struct field, or None when it is unset."""
+    if not message.HasField(field):
+        return None
+    result: dict[str, Any] = _tidy_number(json_format.MessageToDict(getattr(message, field)))
+    return result
+
+
+def status_to_pb(value: GiftCardStatus | str, name: str = "status") -> pb.GiftCardStatus:
+    try:
+        return _STATUS_TO_PB[GiftCardStatus(value)]
+    except ValueError:
+        allowed = ", ".join(s.value for s in GiftCardStatus)
+        raise ValueError(f"{name} must be one of {allowed}, not {value!r}") from None
+
+
+def _status_from_pb(value: pb.GiftCardStatus) -> GiftCardStatus | None:
+    return _STATUS_FROM_PB.get(value)
+
+
+def _key(idempotency_key: str | None) -> str:
+    """None: a fresh uuid4, so a retry cannot apply twice; "": no key at all."""
+    return str(uuid.uuid4()) if idempotency_key is None else idempotency_key
+
+
+def _strings(value: str | Iterable[str] | None) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    return list(value)
+
+
+def _one_of(id: str | None, code: str | None) -> dict[str, str]:
+    if (id is None) == (code is None):
+        raise ValueError("pass exactly one of id= or code=")
+    return {"id": id} if id is not None else {"code": code}  # type: ignore[dict-item]
+
+
+# ---------------------------------------------------------------- parsing
+
+
+def point_adjustment(m: pb.PointAdjustment) -> PointAdjustment:
+    return PointAdjustment(
+        id=m.id,
+        customer_id=m.customer_id,
+        delta=str_to_decimal(m.delta),
+        reason=m.reason,
+        balance_after=str_to_decimal(m.balance_after),
+        created_at=pb_to_datetime(m, "created_at") or datetime.fromtimestamp(0, UTC),
+    )
+
+
+def gift_card(m: pb.GiftCard) -> GiftCard:
+    def opt(name: str) -> str | None:
+        value: str | None = getattr(m, name) if m.HasField(name) else None
+        return value
+
+    return GiftCard(
+        id=m.id,
+        code=m.code,
+        status=_status_from_pb(m.status),
+        value=str_to_decimal(m.value),
+        balance=str_to_decimal(m.balance),
+        currency_code=m.currency_code,
+        customer_id=opt("customer_id"),
+        reference_id=opt("reference_id"),
+        reference=opt("reference"),
+        line_item_id=opt("line_item_id"),
+        note=opt("note"),
+        expires_at=pb_to_datetime(m, "expires_at"),
+        metadata=struct_to_dict(m, "metadata"),
+        created_at=pb_to_datetime(m, "created_at"),
+        updated_at=pb_to_datetime(m, "updated_at"),
+        deleted_at=pb_to_datetime(m, "deleted_at"),
+    )
+
+
+def gift_card_transaction(m: pb.GiftCardTransaction) -> GiftCardTransaction:
+    return GiftCardTransaction(
+        id=m.id,
+        gift_card_id=m.gift_card_id,
+        type=_TX_TYPE_FROM_PB.get(m.type),
+        amount=str_to_decimal(m.amount),
+        currency_code=m.currency_code,
+        balance_after=str_to_decimal(m.balance_after),
+        reference=m.reference,
+        reference_id=m.reference_id,
+        created_at=pb_to_datetime(m, "created_at"),
+    )
+
+
+def _adjust_points_result(m: pb.AdjustPointsResponse) -> AdjustPointsResult:
+    return AdjustPointsResult(
+        id=m.id,
+        customer_id=m.customer_id,
+        balance_after=str_to_decimal(m.balance_after),
+        updated_at=pb_to_datetime(m, "updated_at"),
+        history=tuple(point_adjustment(a) for a in m.history),
+    )
+
+
+def _points_balance(m: pb.GetPointsBalanceResponse) -> PointsBalance:
+    return PointsBalance(
+        customer_id=m.customer_id,
+        balance=str_to_decimal(m.balance),
+        updated_at=pb_to_datetime(m, "updated_at"),
+        history=tuple(point_adjustment(a) for a in m.history),
+    )
+
+
+def _transaction_result(
+    m: pb.DebitGiftCardResponse | pb.CreditGiftCardResponse,
+) -> GiftCardTransactionResult:
+    return GiftCardTransactionResult(
+        transaction=gift_card_transaction(m.transaction),
+        balance=str_to_decimal(m.balance),
+        status=_status_from_pb(m.status),
+    )
+
+
+def _ids(m: Any) -> tuple[str, ...]:
+    return tuple(m.ids)
+
+
+# ---------------------------------------------------------------- points
+
+
+def adjust_points(
+    customer_id: str,
+    delta: Amount,
+    *,
+    reason: str = "",
+    history: bool = False,
+    idempotency_key: str | None = None,
+) -> Op[AdjustPointsResult]:
+    key = _key(idempotency_key)
+    request = pb.AdjustPointsRequest(
+        customer_id=customer_id,
+        delta=amount_to_str(delta, "delta"),
+        reason=reason,
+        include_history=history,
+        idempotency_key=key,
+    )
+    return Op("AdjustPoints", request, bool(key), _adjust_points_result)
+
+
+def batch_adjust_points(
+    adjustments: Iterable[PointsAdjustmentInput],
+) -> Op[tuple[PointAdjustment, ...]]:
+    items = []
+    for n, a in enumerate(adjustments):
+        if not isinstance(a, PointsAdjustmentInput):
+            raise TypeError(
+                f"adjustments[{n}] must be a PointsAdjustmentInput, not {type(a).__name__}"
+            )
+        items.append(
+            pb.BatchAdjustPointsItem(
+                customer_id=a.customer_id,
+                delta=amount_to_str(a.delta, f"adjustments[{n}].delta"),
+                reason=a.reason,
+                idempotency_key=_key(a.idempotency_key),
+            )
+        )
+    request = pb.BatchAdjustPointsRequest(adjustments=items)
+    retryable = bool(items) and all(i.idempotency_key for i in items)
+
+    def parse(m: pb.BatchAdjustPointsResponse) -> tuple[PointAdjustment, ...]:
+        return tuple(point_adjustment(a) for a in m.adjustments)
+
+    return Op("BatchAdjustPoints", request, retryable, parse)
+
+
+def get_points_balance(customer_id: str, *, history: bool = False) -> Op[PointsBalance]:
+    request = pb.GetPointsBalanceRequest(customer_id=customer_id, include_history=history)
+    return Op("GetPointsBalance", request, True, _points_balance)
+
+
+def list_point_adjustments(
+    customer_id: str, *, page_size: int = 0, page_token: str = ""
+) -> Op[Page[PointAdjustment]]:
+    request = pb.ListPointAdjustmentsRequest(
+        customer_id=customer_id, page_size=page_size, page_token=page_token
+    )
+
+    def parse(m: pb.ListPointAdjustmentsResponse) -> Page[PointAdjustment]:
+        return Page(tuple(point_adjustment(a) for a in m.point_adjustments), m.next_page_token)
+
+    return Op("ListPointAdjustments", request, True, parse)
+
+
+# ------------------------------------------------------------ gift cards
+
+
+def _new_gift_card(card: NewGiftCard, n: int) -> pb.CreateGiftCardInput:
+    if not isinstance(card, NewGiftCard):
+        raise TypeError(f"gift_cards[{n}] must be a NewGiftCard, not {type(card).__name__}")
+    m = pb.CreateGiftCardInput(
+        value=amount_to_str(card.value, "value"), currency_code=card.currency_code
+    )
+    for name in ("code", "customer_id", "reference_id", "reference", "line_item_id", "note"):
+        value = getattr(card, name)
+        if value is not None:
+            setattr(m, name, value)
+    if card.status is not None:
+        m.status = status_to_pb(card.status)
+    if card.expires_at is not None:
+        m.expires_at.CopyFrom(datetime_to_pb(card.expires_at, "expires_at"))
+    if card.metadata is not None:
+        m.metadata.CopyFrom(dict_to_struct(card.metadata))
+    return m
+
+
+def _gift_cards(m: Any) -> tuple[GiftCard, ...]:
+    return tuple(gift_card(c) for c in m.gift_cards)
+
+
+def create_gift_cards(cards: Iterable[NewGiftCard]) -> Op[tuple[GiftCard, ...]]:
+    request = pb.CreateGiftCardsRequest(
+        gift_cards=[_new_gift_card(c, n) for n, c in enumerate(cards)]
+    )
+    return Op("CreateGiftCards", request, False, _gift_cards)
+
+
+_STRING_UPDATE_FIELDS = (
+    "currency_code",
+    "note",
+    "customer_id",
+    "reference_id",
+    "reference",
+    "line_item_id",
+)
+
+
+def _gift_card_update(u: GiftCardUpdate, n: int) -> pb.UpdateGiftCardInput:
+    if not isinstance(u, GiftCardUpdate):
+        raise TypeError(f"gift_cards[{n}] must be a GiftCardUpdate, not {type(u).__name__}")
+    m = pb.UpdateGiftCardInput(id=u.id)
+    named: list[str] = []
+    clears = False
+    for name in ("value", "status", *_STRING_UPDATE_FIELDS, "expires_at", "metadata"):
+        value = getattr(u, name)
+        if value is UNSET:
+            continue
+        named.append(name)
+        if value is None:
+            clears = True
+        elif name == "value":
+            m.value = amount_to_str(value, "value")
+        elif name == "status":
+            m.status = status_to_pb(value)
+        elif name == "expires_at":
+            m.expires_at.CopyFrom(datetime_to_pb(value, "expires_at"))
+        elif name == "metadata":
+            m.metadata.CopyFrom(dict_to_struct(value))
+        else:
+            setattr(m, name, value)
+    if clears:
+        # With a mask, a named field that is absent is cleared (AIP-134).
+        m.update_mask.paths.extend(named)
+    return m
+
+
+def update_gift_cards(updates: Iterable[GiftCardUpdate]) -> Op[tuple[GiftCard, ...]]:
+    request = pb.UpdateGiftCardsRequest(
+        gift_cards=[_gift_card_update(u, n) for n, u in enumerate(updates)]
+    )
+    return Op("UpdateGiftCards", request, False, _gift_cards)
+
+
+def retrieve_gift_card(*, id: str | None = None, code: str | None = None) -> Op[GiftCard]:
+    request = pb.RetrieveGiftCardRequest(**_one_of(id, code))
+    return Op("RetrieveGiftCard", request, True, gift_card)
+
+
+class GiftCardFilters(TypedDict, total=False):
+    """Filters of the gift card list: each matches any of its values; they AND."""
+
+    id: str | Sequence[str]
+    code: str | Sequence[str]
+    status: GiftCardStatus | str | Sequence[GiftCardStatus | str]
+    currency_code: str | Sequence[str]
+    reference: str | Sequence[str]
+    reference_id: str | Sequence[str]
+    customer_id: str | Sequence[str]
+    #: Case-insensitive search in code and note.
+    q: str
+    #: E.g. "created_at DESC" or "value ASC, code ASC".
+    order: str
+    with_deleted: bool
+
+
+class GiftCardQuery(GiftCardFilters, total=False):
+    """Filters plus Medusa's skip/take, and whether to count all matches."""
+
+    skip: int
+    #: None: the server's default (15). At most 1,000.
+    take: int | None
+    with_count: bool
+
+
+def _list_gift_cards_request(
+    *, skip: int = 0, take: int | None = None, with_count: bool = False, **f: Any
+) -> pb.ListGiftCardsRequest:
+    unknown = set(f) - set(GiftCardFilters.__annotations__)
+    if unknown:
+        raise TypeError(f"unknown gift card filter(s): {', '.join(sorted(unknown))}")
+    status = f.get("status")
+    statuses = [status] if isinstance(status, str) else list(status or [])
+    request = pb.ListGiftCardsRequest(
+        id=_strings(f.get("id")),
+        code=_strings(f.get("code")),
+        status=[status_to_pb(s) for s in statuses],
+        currency_code=_strings(f.get("currency_code")),
+        reference=_strings(f.get("reference")),
+        reference_id=_strings(f.get("reference_id")),
+        customer_id=_strings(f.get("customer_id")),
+        q=f.get("q", ""),
+        skip=skip,
+        order=f.get("order", ""),
+        with_deleted=f.get("with_deleted", False),
+        with_count=with_count,
+    )
+    if take is not None:
+        request.take = take
+    return request
+
+
+def list_gift_cards(**query: Any) -> Op[GiftCardList]:
+    """One page by skip/take; see :class:`GiftCardQuery` for the arguments."""
+    request = _list_gift_cards_request(**query)
+    with_count = request.with_count
+
+    def parse(m: pb.ListGiftCardsResponse) -> GiftCardList:
+        return GiftCardList(_gift_cards(m), m.count if with_count else None)
+
+    return Op("ListGiftCards", request, True, parse)
+
+
+def gift_cards_page(page_size: int, page_token: str, **filters: Any) -> Op[Page[GiftCard]]:
+    """A skip/take page dressed as a token page, for the iterators. The token is
+    the next skip; it is empty after a short page."""
+    if page_size < 1:
+        raise ValueError("page_size must be at least 1")
+    skip = int(page_token or 0)
+    request = _list_gift_cards_request(skip=skip, take=page_size, **filters)
+
+    def parse(m: pb.ListGiftCardsResponse) -> Page[GiftCard]:
+        cards = _gift_cards(m)
+        return Page(cards, str(skip + len(cards)) if len(cards) >= page_size else "")
+
+    return Op("ListGiftCards", request, True, parse)
+
+
+def delete_gift_cards(ids: Iterable[str]) -> Op[tuple[str, ...]]:
+    return Op("DeleteGiftCards", pb.DeleteGiftCardsRequest(ids=_strings(ids)), False, _ids)
+
+
+def soft_delete_gift_cards(ids: Iterable[str]) -> Op[tuple[str, ...]]:
+    request = pb.SoftDeleteGiftCardsRequest(ids=_strings(ids))
+    return Op("SoftDeleteGiftCards", request, False, _ids)
+
+
+def restore_gift_cards(ids: Iterable[str]) -> Op[tuple[str, ...]]:
+    return Op("RestoreGiftCards", pb.RestoreGiftCardsRequest(ids=_strings(ids)), False, _ids)
+
+
+def _money_move(
+    kind: str,
+    *,
+    id: str | None,
+    code: str | None,
+    amount: Amount,
+    currency_code: str,
+    reference: str,
+    reference_id: str,
+    idempotency_key: str | None,
+) -> Op[GiftCardTransactionResult]:
+    key = _key(idempotency_key)
+    request_type = pb.DebitGiftCardRequest if kind == "Debit" else pb.CreditGiftCardRequest
+    request = request_type(
+        **_one_of(id, code),
+        amount=amount_to_str(amount, "amount"),
+        currency_code=currency_code,
+        reference=reference,
+        reference_id=reference_id,
+        idempotency_key=key,
+    )
+    return Op(f"{kind}GiftCard", request, bool(key), _transaction_result)
+
+
+def debit_gift_card(
+    *,
+    id: str | None = None,
+    code: str | None = None,
+    amount: Amount,
+    currency_code: str,
+    reference: str = "",
+    reference_id: str = "",
+    idempotency_key: str | None = None,
+) -> Op[GiftCardTransactionResult]:
+    return _money_move(
+        "Debit",
+        id=id,
+        code=code,
+        amount=amount,
+        currency_code=currency_code,
+        reference=reference,
+        reference_id=reference_id,
+        idempotency_key=idempotency_key,
+    )
+
+
+def credit_gift_card(
+    *,
+    id: str | None = None,
+    code: str | None = None,
+    amount: Amount,
+    currency_code: str,
+    reference: str = "",
+    reference_id: str = "",
+    idempotency_key: str | None = None,
+) -> Op[GiftCardTransactionResult]:
+    return _money_move(
+        "Credit",
+        id=id,
+        code=code,
+        amount=amount,
+        currency_code=currency_code,
+        reference=reference,
+        reference_id=reference_id,
+        idempotency_key=idempotency_key,
+    )
+
+
+def list_gift_card_transactions(
+    gift_card_id: str, *, page_size: int = 0, page_token: str = ""
+) -> Op[Page[GiftCardTransaction]]:
+    request = pb.ListGiftCardTransactionsRequest(
+        gift_card_id=gift_card_id, page_size=page_size, page_token=page_token
+    )
+
+    def parse(m: pb.ListGiftCardTransactionsResponse) -> Page[GiftCardTransaction]:
+        items = tuple(gift_card_transaction(t) for t in m.gift_card_transactions)
+        return Page(items, m.next_page_token)
+
+    return Op("ListGiftCardTransactions", request, True, parse)
+
+
+def get_options() -> Op[GiftCardOptions]:
+    def parse(m: pb.GetOptionsResponse) -> GiftCardOptions:
+        return GiftCardOptions(prefix=m.prefix, sections=m.sections)
+
+    return Op("GetOptions", pb.GetOptionsRequest(), True, parse)
+
+
+# ------------------------------------------------------- plain data (CLI)
+
+
+def to_plain(value: Any) -> Any:
+    """Client values as JSON-ready data: Decimals and datetimes as strings."""
+    from dataclasses import fields, is_dataclass
+
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_plain(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, tuple | list):
+        return [to_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): to_plain(v) for k, v in value.items()}
+    return value
