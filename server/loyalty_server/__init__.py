@@ -1,0 +1,1 @@
+"""Loyalty points and gift cards for Medusa stores: the gRPC server."""

@@ -1,0 +1,214 @@
+"""Proto <-> domain values. No rules here beyond what the wire format itself forces."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from google.protobuf import json_format, struct_pb2, timestamp_pb2
+from google.protobuf.message import Message
+from loyalty.v1 import loyalty_pb2 as pb
+
+from ..domain import gift_cards, points
+from ..domain.errors import InvalidData
+from ..domain.money import format_decimal
+
+_STATUS_TO_PB = {
+    gift_cards.PENDING: pb.GIFT_CARD_STATUS_PENDING,
+    gift_cards.REDEEMED: pb.GIFT_CARD_STATUS_REDEEMED,
+}
+_STATUS_FROM_PB = {v: k for k, v in _STATUS_TO_PB.items()}
+_TX_TYPE_TO_PB = {
+    gift_cards.DEBIT: pb.GIFT_CARD_TRANSACTION_TYPE_DEBIT,
+    gift_cards.CREDIT: pb.GIFT_CARD_TRANSACTION_TYPE_CREDIT,
+}
+# Timestamp.ToDatetime accepts 0001-01-01 .. 9999-12-31.
+_MIN_SECONDS = -62135596800
+_MAX_SECONDS = 253402300799
+
+
+def timestamp(value: datetime | None) -> timestamp_pb2.Timestamp | None:
+    if value is None:
+        return None
+    ts = timestamp_pb2.Timestamp()
+    ts.FromDatetime(value)
+    return ts
+
+
+def to_datetime(message: Message, name: str, field: str) -> datetime | None:
+    """A Timestamp field as an aware datetime, or None when unset."""
+    if not message.HasField(name):
+        return None
+    ts: timestamp_pb2.Timestamp = getattr(message, name)
+    if not (_MIN_SECONDS <= ts.seconds <= _MAX_SECONDS and 0 <= ts.nanos < 1_000_000_000):
+        raise InvalidData.field(field, f"{field} must be a timestamp between year 1 and 9999")
+    return ts.ToDatetime(tzinfo=UTC)
+
+
+def to_dict(message: Message, name: str) -> dict[str, Any] | None:
+    if not message.HasField(name):
+        return None
+    return json_format.MessageToDict(getattr(message, name))
+
+
+def struct(value: dict[str, Any] | None) -> struct_pb2.Struct | None:
+    if value is None:
+        return None
+    result = struct_pb2.Struct()
+    result.update(value)
+    return result
+
+
+def optional(message: Message, name: str) -> Any:
+    """A proto3 `optional` field's value, or None when absent."""
+    return getattr(message, name) if message.HasField(name) else None
+
+
+def status_from_pb(value: int, field: str) -> str | None:
+    if value == pb.GIFT_CARD_STATUS_UNSPECIFIED:
+        return None
+    if value not in _STATUS_FROM_PB:
+        raise InvalidData.field(field, f"{field} must be pending or redeemed")
+    return _STATUS_FROM_PB[value]
+
+
+def adjustment(a: points.Adjustment) -> pb.PointAdjustment:
+    return pb.PointAdjustment(
+        id=a.id,
+        customer_id=a.customer_id,
+        delta=format_decimal(a.delta),
+        reason=a.reason,
+        balance_after=format_decimal(a.balance_after),
+        created_at=timestamp(a.created_at),
+    )
+
+
+def gift_card(card: gift_cards.GiftCard) -> pb.GiftCard:
+    return pb.GiftCard(
+        id=card.id,
+        code=card.code,
+        status=_STATUS_TO_PB[card.status],
+        value=format_decimal(card.value),
+        balance=format_decimal(card.balance),
+        currency_code=card.currency_code,
+        customer_id=card.customer_id,
+        reference_id=card.reference_id,
+        reference=card.reference,
+        line_item_id=card.line_item_id,
+        note=card.note,
+        expires_at=timestamp(card.expires_at),
+        metadata=struct(card.metadata),
+        created_at=timestamp(card.created_at),
+        updated_at=timestamp(card.updated_at),
+        deleted_at=timestamp(card.deleted_at),
+    )
+
+
+def transaction(tx: gift_cards.Transaction) -> pb.GiftCardTransaction:
+    return pb.GiftCardTransaction(
+        id=tx.id,
+        gift_card_id=tx.gift_card_id,
+        type=_TX_TYPE_TO_PB[tx.type],
+        amount=format_decimal(tx.amount),
+        currency_code=tx.currency_code,
+        balance_after=format_decimal(tx.balance_after),
+        reference=tx.reference,
+        reference_id=tx.reference_id,
+        created_at=timestamp(tx.created_at),
+    )
+
+
+def new_gift_card(message: pb.CreateGiftCardInput, prefix: str) -> gift_cards.NewGiftCard:
+    return gift_cards.NewGiftCard(
+        value=message.value,
+        currency_code=message.currency_code,
+        code=optional(message, "code") or None,
+        status=status_from_pb(message.status, f"{prefix}status"),
+        customer_id=optional(message, "customer_id"),
+        reference_id=optional(message, "reference_id"),
+        reference=optional(message, "reference"),
+        line_item_id=optional(message, "line_item_id"),
+        note=optional(message, "note"),
+        expires_at=to_datetime(message, "expires_at", f"{prefix}expires_at"),
+        metadata=to_dict(message, "metadata"),
+    )
+
+
+_UPDATE_FIELDS = (
+    "value",
+    "status",
+    "note",
+    "currency_code",
+    "expires_at",
+    "customer_id",
+    "metadata",
+    "reference_id",
+    "reference",
+    "line_item_id",
+)
+
+
+def gift_card_changes(message: pb.UpdateGiftCardInput, prefix: str) -> gift_cards.GiftCardChanges:
+    """AIP-134: the update mask names the fields to write (absent = clear);
+    without a mask, the fields present in the message are written."""
+    if message.HasField("update_mask"):
+        names = list(message.update_mask.paths)
+        unknown = [n for n in names if n not in _UPDATE_FIELDS]
+        if unknown:
+            raise InvalidData.field(
+                f"{prefix}update_mask", f"update_mask names unknown fields: {', '.join(unknown)}"
+            )
+    else:
+        names = [n for n in _UPDATE_FIELDS if message.HasField(n)]
+    changes: dict[str, Any] = {}
+    for name in names:
+        if not message.HasField(name):
+            changes[name] = None
+        elif name == "status":
+            changes[name] = status_from_pb(message.status, f"{prefix}status")
+        elif name == "expires_at":
+            changes[name] = to_datetime(message, name, f"{prefix}{name}")
+        elif name == "metadata":
+            changes[name] = to_dict(message, name)
+        else:
+            changes[name] = getattr(message, name)
+    return gift_cards.GiftCardChanges(id=message.id, changes=changes)
+
+
+def spend(message: pb.DebitGiftCardRequest | pb.CreditGiftCardRequest) -> gift_cards.Spend:
+    which = message.WhichOneof("gift_card")
+    return gift_cards.Spend(
+        id=message.id if which == "id" else None,
+        code=message.code if which == "code" else None,
+        amount=message.amount,
+        currency_code=message.currency_code,
+        reference=message.reference,
+        reference_id=message.reference_id,
+        idempotency_key=message.idempotency_key,
+    )
+
+
+def list_query(message: pb.ListGiftCardsRequest) -> gift_cards.ListQuery:
+    return gift_cards.ListQuery(
+        ids=list(message.id),
+        codes=list(message.code),
+        statuses=[status_from_pb(s, "status") or "unspecified" for s in message.status],
+        currency_codes=list(message.currency_code),
+        references=list(message.reference),
+        reference_ids=list(message.reference_id),
+        customer_ids=list(message.customer_id),
+        q=message.q,
+        skip=message.skip,
+        take=optional(message, "take"),
+        order=message.order,
+        with_deleted=message.with_deleted,
+        with_count=message.with_count,
+    )
+
+
+def spend_response(result: gift_cards.SpendResult, response_type: type[Any]) -> Any:
+    return response_type(
+        transaction=transaction(result.transaction),
+        balance=format_decimal(result.balance),
+        status=_STATUS_TO_PB[result.status],
+    )

@@ -1,0 +1,92 @@
+"""Cross-cutting call handling: error mapping, undecodable requests, one log line per call."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import grpc
+from google.protobuf.message import DecodeError
+from google.rpc import code_pb2
+
+from .errors import rich_status, status_for
+
+log = logging.getLogger("loyalty_server.calls")
+
+Handler = Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]]
+
+
+class _Undecodable:
+    """Stands in for a request the deserializer refused, so we can answer
+    INVALID_ARGUMENT instead of gRPC's default INTERNAL."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+
+def _tolerant(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
+    if deserializer is None:
+        return None
+
+    def deserialize(data: bytes) -> Any:
+        try:
+            return deserializer(data)
+        except (DecodeError, ValueError, UnicodeDecodeError) as error:
+            return _Undecodable(error)
+
+    return deserialize
+
+
+class CallInterceptor(grpc.aio.ServerInterceptor):
+    """Wraps every unary-unary handler; streaming ones (reflection, health Watch) pass."""
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(handler_call_details)
+        if handler is None or handler.unary_unary is None:
+            return handler
+        method = handler_call_details.method
+        behavior: Handler = handler.unary_unary
+
+        async def call(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            started = time.perf_counter()
+            code = "OK"
+            try:
+                if isinstance(request, _Undecodable):
+                    code = "INVALID_ARGUMENT"
+                    await context.abort_with_status(
+                        rich_status(
+                            code_pb2.INVALID_ARGUMENT,
+                            "the request is not a valid protobuf message "
+                            "(strings must be valid UTF-8)",
+                            "INVALID_DATA",
+                        )
+                    )
+                return await behavior(request, context)
+            except grpc.aio.AbortError:
+                raise
+            except Exception as error:
+                status = status_for(error)
+                code = status.code.name
+                await context.abort_with_status(status)
+            finally:
+                log.info(
+                    "call",
+                    extra={
+                        "rpc": method,
+                        "code": code,
+                        "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                        "peer": context.peer(),
+                    },
+                )
+
+        return grpc.unary_unary_rpc_method_handler(
+            call,
+            request_deserializer=_tolerant(handler.request_deserializer),
+            response_serializer=handler.response_serializer,
+        )

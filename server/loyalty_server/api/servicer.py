@@ -1,0 +1,172 @@
+"""loyalty.v1.LoyaltyService: translates proto requests into domain calls and back.
+
+No rules and no transactions here; errors raised by the domain are mapped to
+statuses by api/interceptors.py.
+"""
+
+from __future__ import annotations
+
+import grpc
+from loyalty.v1 import loyalty_pb2 as pb
+from loyalty.v1 import loyalty_pb2_grpc
+
+from ..domain.gift_cards import GiftCards
+from ..domain.money import format_decimal
+from ..domain.points import AdjustmentRequest, Points
+from . import convert
+
+Context = grpc.aio.ServicerContext
+
+
+class LoyaltyServicer(loyalty_pb2_grpc.LoyaltyServiceServicer):
+    def __init__(self, points: Points, gift_cards: GiftCards) -> None:
+        self._points = points
+        self._gift_cards = gift_cards
+
+    # ---------------------------------------------------------------- points
+
+    async def AdjustPoints(
+        self, request: pb.AdjustPointsRequest, context: Context
+    ) -> pb.AdjustPointsResponse:
+        result = await self._points.adjust(
+            AdjustmentRequest(
+                request.customer_id, request.delta, request.reason, request.idempotency_key
+            ),
+            include_history=request.include_history,
+        )
+        adjustment = result.adjustment
+        return pb.AdjustPointsResponse(
+            id=adjustment.id,
+            customer_id=adjustment.customer_id,
+            balance_after=format_decimal(adjustment.balance_after),
+            updated_at=convert.timestamp(adjustment.created_at),
+            history=[convert.adjustment(a) for a in result.history],
+        )
+
+    async def BatchAdjustPoints(
+        self, request: pb.BatchAdjustPointsRequest, context: Context
+    ) -> pb.BatchAdjustPointsResponse:
+        results = await self._points.adjust_batch(
+            [
+                AdjustmentRequest(i.customer_id, i.delta, i.reason, i.idempotency_key)
+                for i in request.adjustments
+            ]
+        )
+        return pb.BatchAdjustPointsResponse(adjustments=[convert.adjustment(a) for a in results])
+
+    async def GetPointsBalance(
+        self, request: pb.GetPointsBalanceRequest, context: Context
+    ) -> pb.GetPointsBalanceResponse:
+        balance = await self._points.balance(
+            request.customer_id, include_history=request.include_history
+        )
+        return pb.GetPointsBalanceResponse(
+            customer_id=balance.customer_id,
+            balance=format_decimal(balance.balance),
+            updated_at=convert.timestamp(balance.updated_at),
+            history=[convert.adjustment(a) for a in balance.history],
+        )
+
+    async def ListPointAdjustments(
+        self, request: pb.ListPointAdjustmentsRequest, context: Context
+    ) -> pb.ListPointAdjustmentsResponse:
+        page = await self._points.list_adjustments(
+            request.customer_id, page_size=request.page_size, page_token=request.page_token
+        )
+        return pb.ListPointAdjustmentsResponse(
+            point_adjustments=[convert.adjustment(a) for a in page.adjustments],
+            next_page_token=page.next_page_token,
+        )
+
+    # ------------------------------------------------------------ gift cards
+
+    async def CreateGiftCards(
+        self, request: pb.CreateGiftCardsRequest, context: Context
+    ) -> pb.CreateGiftCardsResponse:
+        cards = await self._gift_cards.create(
+            [
+                convert.new_gift_card(card, f"gift_cards[{i}].")
+                for i, card in enumerate(request.gift_cards)
+            ]
+        )
+        return pb.CreateGiftCardsResponse(gift_cards=[convert.gift_card(c) for c in cards])
+
+    async def UpdateGiftCards(
+        self, request: pb.UpdateGiftCardsRequest, context: Context
+    ) -> pb.UpdateGiftCardsResponse:
+        cards = await self._gift_cards.update(
+            [
+                convert.gift_card_changes(card, f"gift_cards[{i}].")
+                for i, card in enumerate(request.gift_cards)
+            ]
+        )
+        return pb.UpdateGiftCardsResponse(gift_cards=[convert.gift_card(c) for c in cards])
+
+    async def RetrieveGiftCard(
+        self, request: pb.RetrieveGiftCardRequest, context: Context
+    ) -> pb.GiftCard:
+        which = request.WhichOneof("lookup")
+        card = await self._gift_cards.retrieve(
+            id=request.id if which == "id" else None,
+            code=request.code if which == "code" else None,
+        )
+        return convert.gift_card(card)
+
+    async def ListGiftCards(
+        self, request: pb.ListGiftCardsRequest, context: Context
+    ) -> pb.ListGiftCardsResponse:
+        cards, count = await self._gift_cards.list(convert.list_query(request))
+        return pb.ListGiftCardsResponse(
+            gift_cards=[convert.gift_card(c) for c in cards], count=count or 0
+        )
+
+    async def DeleteGiftCards(
+        self, request: pb.DeleteGiftCardsRequest, context: Context
+    ) -> pb.DeleteGiftCardsResponse:
+        return pb.DeleteGiftCardsResponse(ids=await self._gift_cards.delete(list(request.ids)))
+
+    async def SoftDeleteGiftCards(
+        self, request: pb.SoftDeleteGiftCardsRequest, context: Context
+    ) -> pb.SoftDeleteGiftCardsResponse:
+        ids = await self._gift_cards.soft_delete(list(request.ids))
+        return pb.SoftDeleteGiftCardsResponse(ids=ids)
+
+    async def RestoreGiftCards(
+        self, request: pb.RestoreGiftCardsRequest, context: Context
+    ) -> pb.RestoreGiftCardsResponse:
+        return pb.RestoreGiftCardsResponse(ids=await self._gift_cards.restore(list(request.ids)))
+
+    async def DebitGiftCard(
+        self, request: pb.DebitGiftCardRequest, context: Context
+    ) -> pb.DebitGiftCardResponse:
+        result = await self._gift_cards.debit(convert.spend(request))
+        response: pb.DebitGiftCardResponse = convert.spend_response(
+            result, pb.DebitGiftCardResponse
+        )
+        return response
+
+    async def CreditGiftCard(
+        self, request: pb.CreditGiftCardRequest, context: Context
+    ) -> pb.CreditGiftCardResponse:
+        result = await self._gift_cards.credit(convert.spend(request))
+        response: pb.CreditGiftCardResponse = convert.spend_response(
+            result, pb.CreditGiftCardResponse
+        )
+        return response
+
+    async def ListGiftCardTransactions(
+        self, request: pb.ListGiftCardTransactionsRequest, context: Context
+    ) -> pb.ListGiftCardTransactionsResponse:
+        page = await self._gift_cards.transactions(
+            request.gift_card_id, page_size=request.page_size, page_token=request.page_token
+        )
+        return pb.ListGiftCardTransactionsResponse(
+            gift_card_transactions=[convert.transaction(t) for t in page.transactions],
+            next_page_token=page.next_page_token,
+        )
+
+    async def GetOptions(
+        self, request: pb.GetOptionsRequest, context: Context
+    ) -> pb.GetOptionsResponse:
+        options = self._gift_cards.options
+        return pb.GetOptionsResponse(prefix=options.prefix, sections=options.sections)

@@ -1,0 +1,110 @@
+"""`loyalty-server serve | migrate`: the operator's entry point."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from dataclasses import fields
+from typing import Any
+
+from . import logs
+from .config import ENVIRONMENT, Settings, from_environment
+from .store import migrate
+
+log = logging.getLogger("loyalty_server")
+
+_HELP = {
+    "listen": "host:port to serve on (default 127.0.0.1:50051)",
+    "database_url": "sqlite:///path.db (default ./loyalty.db) or postgresql+psycopg://...",
+    "allow_negative_balances": "let point balances go below zero",
+    "gift_card_code_prefix": "prefix of generated gift card codes (default GIFT)",
+    "gift_card_code_sections": "4-character groups in generated codes (default 4)",
+    "grace_period": "seconds in-flight calls get to finish on shutdown (default 10)",
+    "db_pool_size": "PostgreSQL connections per process (default 10)",
+    "log_level": "DEBUG, INFO (default), WARNING or ERROR",
+}
+_SERVE_ONLY = {
+    "listen",
+    "allow_negative_balances",
+    "gift_card_code_prefix",
+    "gift_card_code_sections",
+    "grace_period",
+    "db_pool_size",
+}
+
+
+def _add_settings(parser: argparse.ArgumentParser, names: set[str]) -> None:
+    types = {f.name: f.type for f in fields(Settings)}
+    for name in ENVIRONMENT:
+        if name not in names:
+            continue
+        flag = "--" + name.replace("_", "-")
+        help_text = f"{_HELP[name]} [env {ENVIRONMENT[name]}]"
+        if types[name] == "bool":
+            parser.add_argument(flag, action="store_true", default=None, help=help_text)
+        else:
+            kind = {"int": int, "float": float}.get(str(types[name]), str)
+            parser.add_argument(flag, type=kind, default=None, help=help_text)
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    values: dict[str, Any] = from_environment()
+    values.update({k: v for k, v in vars(args).items() if k in ENVIRONMENT and v is not None})
+    return Settings(**values)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="loyalty-server", description="Loyalty points and gift cards over gRPC."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the gRPC server")
+    _add_settings(serve, set(ENVIRONMENT))
+    migrate_cmd = commands.add_parser("migrate", help="create or upgrade the database schema")
+    _add_settings(migrate_cmd, set(ENVIRONMENT) - _SERVE_ONLY)
+    return parser
+
+
+def _serve(settings: Settings) -> int:
+    from .app import serve  # grpc is only needed to serve
+
+    if settings.embedded:
+        migrate.upgrade(settings.database_url)
+    elif migrate.pending(settings.database_url):
+        log.error(
+            "the database schema is missing or out of date; run: loyalty-server migrate "
+            "--database-url <url>"
+        )
+        return 2
+    asyncio.run(serve(settings))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = _settings(args)
+    except ValueError as error:
+        print(f"loyalty-server: invalid setting: {error}", file=sys.stderr)
+        return 2
+    logs.configure(settings.log_level)
+    try:
+        if args.command == "migrate":
+            migrate.upgrade(settings.database_url)
+            log.info("database is up to date")
+            return 0
+        return _serve(settings)
+    except ValueError as error:
+        log.error(str(error))
+        return 2
+    except Exception as error:  # sqlalchemy's OperationalError etc.: say it in one line
+        if type(error).__module__.startswith("sqlalchemy"):
+            log.error("cannot reach the database: %s", str(error).splitlines()[0])
+            return 1
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

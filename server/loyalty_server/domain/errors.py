@@ -1,0 +1,60 @@
+"""Domain errors: plain exceptions that the API layer maps to gRPC statuses.
+
+The domain never imports grpc; api/errors.py owns the one mapping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FieldViolation:
+    field: str
+    description: str
+
+
+class DomainError(Exception):
+    """Base of every rule the service refuses with; `message` reaches the caller."""
+
+    reason = "UNKNOWN"
+
+    def __init__(self, message: str, *, metadata: Mapping[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.metadata = dict(metadata or {})
+
+
+class InvalidData(DomainError):
+    """Bad input; carries one violation per offending field."""
+
+    reason = "INVALID_DATA"
+
+    def __init__(self, violations: list[FieldViolation], message: str | None = None) -> None:
+        super().__init__(message or "; ".join(v.description for v in violations))
+        self.violations = violations
+
+    @classmethod
+    def field(cls, field: str, description: str) -> InvalidData:
+        return cls([FieldViolation(field, description)])
+
+
+class NotFound(DomainError):
+    reason = "NOT_FOUND"
+
+
+class NotAllowed(DomainError):
+    """A rule refuses the operation: insufficient balance, expired or redeemed card."""
+
+    reason = "NOT_ALLOWED"
+
+
+class Duplicate(DomainError):
+    reason = "DUPLICATE_ERROR"
+
+
+class Conflict(DomainError):
+    """An idempotency key reused with a different request body."""
+
+    reason = "CONFLICT"

@@ -1,0 +1,602 @@
+"""Gift cards as Medusa's Loyalty Module defines them, plus a spendable balance.
+
+Invariant: balance = value - debits + credits, 0 <= balance <= value.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from sqlalchemy import Row
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ..store import gift_cards as store
+from ..store.db import Database
+from . import codes, validation
+from .currencies import currency_code
+from .errors import Duplicate, InvalidData, NotAllowed, NotFound
+from .idempotency import check_replay, request_hash
+from .ids import GIFT_CARD, GIFT_CARD_TRANSACTION, new_id
+from .money import ZERO, add, format_decimal, parse_decimal, subtract
+from .pagination import decode_token, encode_token
+from .validation import Violations
+
+PENDING = "pending"
+REDEEMED = "redeemed"
+STATUSES = (PENDING, REDEEMED)
+DEBIT = "debit"
+CREDIT = "credit"
+MAX_METADATA_BYTES = 16 * 1024
+MAX_TAKE = 1000
+DEFAULT_TAKE = 15
+VALUE_MESSAGE = "value must be a positive number"
+AMOUNT_MESSAGE = "amount must be a positive number"
+OPTIONAL_TEXT_FIELDS = ("customer_id", "reference_id", "reference", "line_item_id")
+UPDATABLE = {
+    "value",
+    "status",
+    "note",
+    "currency_code",
+    "expires_at",
+    "customer_id",
+    "metadata",
+    "reference_id",
+    "reference",
+    "line_item_id",
+}
+
+
+@dataclass(frozen=True)
+class GiftCard:
+    id: str
+    code: str
+    status: str
+    value: Decimal
+    balance: Decimal
+    currency_code: str
+    customer_id: str | None
+    reference_id: str | None
+    reference: str | None
+    line_item_id: str | None
+    note: str | None
+    expires_at: datetime | None
+    metadata: dict[str, Any] | None
+    created_at: datetime
+    updated_at: datetime
+    deleted_at: datetime | None
+
+
+@dataclass(frozen=True)
+class NewGiftCard:
+    value: str
+    currency_code: str
+    code: str | None = None
+    status: str | None = None
+    customer_id: str | None = None
+    reference_id: str | None = None
+    reference: str | None = None
+    line_item_id: str | None = None
+    note: str | None = None
+    expires_at: datetime | None = None
+    metadata: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class GiftCardChanges:
+    """A partial update: only the keys in `changes` move; a None value clears a field."""
+
+    id: str
+    changes: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Transaction:
+    id: str
+    gift_card_id: str
+    type: str
+    amount: Decimal
+    currency_code: str
+    balance_after: Decimal
+    reference: str
+    reference_id: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Spend:
+    """A debit or credit, by card id or code."""
+
+    amount: str
+    currency_code: str
+    id: str | None = None
+    code: str | None = None
+    reference: str = ""
+    reference_id: str = ""
+    idempotency_key: str = ""
+
+
+@dataclass(frozen=True)
+class SpendResult:
+    transaction: Transaction
+    balance: Decimal
+    status: str
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    ids: Sequence[str] = ()
+    codes: Sequence[str] = ()
+    statuses: Sequence[str] = ()
+    currency_codes: Sequence[str] = ()
+    references: Sequence[str] = ()
+    reference_ids: Sequence[str] = ()
+    customer_ids: Sequence[str] = ()
+    q: str = ""
+    skip: int = 0
+    take: int | None = None
+    order: str = ""
+    with_deleted: bool = False
+    with_count: bool = False
+
+
+@dataclass(frozen=True)
+class TransactionPage:
+    transactions: list[Transaction]
+    next_page_token: str
+
+
+@dataclass(frozen=True)
+class Options:
+    prefix: str
+    sections: int
+
+
+_CARD_FIELDS = [f.name for f in fields(GiftCard)]
+_TX_FIELDS = [f.name for f in fields(Transaction)]
+
+
+def _card(row: Row[Any]) -> GiftCard:
+    m = row._mapping
+    return GiftCard(**{name: m[name] for name in _CARD_FIELDS})
+
+
+def _transaction(row: Row[Any]) -> Transaction:
+    m = row._mapping
+    return Transaction(**{name: m[name] for name in _TX_FIELDS})
+
+
+def not_found(id: str | None = None, code: str | None = None) -> NotFound:
+    # Medusa's wording, so the same sentence reaches admin users either way.
+    if id is not None:
+        return NotFound(f"Gift card with id: {id} was not found", metadata={"id": id[:64]})
+    return NotFound(f"Gift card with code: {code} was not found", metadata={"code": str(code)[:64]})
+
+
+def _metadata(value: dict[str, Any] | None, field: str) -> dict[str, Any] | None:
+    if value is not None and len(json.dumps(value).encode()) > MAX_METADATA_BYTES:
+        raise InvalidData.field(
+            field, f"{field} must be at most {MAX_METADATA_BYTES} bytes of JSON"
+        )
+    return value
+
+
+def _status(value: str | None, field: str) -> str:
+    if value not in STATUSES:
+        raise InvalidData.field(field, f"{field} must be pending or redeemed")
+    return value
+
+
+def _lookup(id: str | None, code: str | None) -> tuple[str | None, str | None]:
+    if (id is None) == (code is None) or not (id or code):
+        raise InvalidData.field("id", "give exactly one of id or code")
+    if id is not None:
+        return validation.text(id, "id", max_length=validation.MAX_ID), None
+    return None, validation.text(str(code), "code", max_length=codes.MAX_CODE)
+
+
+def _validate_field(name: str, value: Any, field: str) -> Any:
+    """One updatable field's value, checked; shared by create and update."""
+    if name == "value":
+        return parse_decimal(value, field, message=VALUE_MESSAGE, allow_negative=False)
+    if name == "currency_code":
+        return currency_code(value, field)
+    if name == "status":
+        return _status(value, field)
+    if name == "note":
+        return validation.optional_text(value, field, max_length=validation.MAX_NOTE)
+    if name in OPTIONAL_TEXT_FIELDS:
+        return validation.optional_text(value, field, max_length=validation.MAX_ID)
+    if name == "metadata":
+        return _metadata(value, field)
+    if name == "expires_at":
+        return value
+    raise InvalidData.field(field, f"{name} cannot be updated")
+
+
+def _parse_order(order: str) -> list[tuple[str, bool]]:
+    if not order.strip():
+        return [("created_at", False)]
+    result = []
+    for part in order.split(","):
+        words = part.split()
+        direction = words[1].upper() if len(words) == 2 else "ASC" if len(words) == 1 else ""
+        if not words or words[0] not in store.SORTABLE or direction not in {"ASC", "DESC"}:
+            raise InvalidData.field(
+                "order",
+                "order must look like 'created_at DESC' with fields from: "
+                + ", ".join(sorted(store.SORTABLE)),
+            )
+        result.append((words[0], direction == "DESC"))
+    return result
+
+
+class GiftCards:
+    """The gift card use cases. Each public method is one transaction."""
+
+    def __init__(self, db: Database, *, code_prefix: str = "GIFT", code_sections: int = 4) -> None:
+        self._db = db
+        self.options = Options(code_prefix, code_sections)
+
+    # ------------------------------------------------------------ create
+
+    def _validate_new(self, card: NewGiftCard, prefix: str, v: Violations) -> dict[str, Any]:
+        row: dict[str, Any] = {
+            "code": v.check(lambda: codes.validate(card.code, f"{prefix}code"))
+            if card.code
+            else None,
+            "status": PENDING
+            if card.status is None
+            else v.check(lambda: _status(card.status, f"{prefix}status")),
+            "expires_at": card.expires_at,
+        }
+        for name in ("value", "currency_code", "note", "metadata", *OPTIONAL_TEXT_FIELDS):
+            raw = getattr(card, name)
+            row[name] = v.check(lambda n=name, r=raw: _validate_field(n, r, f"{prefix}{n}"))
+        return row
+
+    async def create(self, cards: Sequence[NewGiftCard]) -> list[GiftCard]:
+        validation.batch(len(cards), "gift_cards")
+        violations = Violations()
+        rows = [
+            self._validate_new(card, f"gift_cards[{i}].", violations)
+            for i, card in enumerate(cards)
+        ]
+        violations.raise_if_any()
+        given = [row["code"] for row in rows if row["code"]]
+        repeated = sorted({c for c in given if given.count(c) > 1})
+        if repeated:
+            raise Duplicate(
+                f"Gift card with code: {repeated[0]} appears twice in the request",
+                metadata={"code": repeated[0]},
+            )
+
+        async def work(conn: AsyncConnection) -> list[GiftCard]:
+            taken = await store.existing_codes(conn, given)
+            if taken:
+                code = sorted(taken)[0]
+                raise Duplicate(
+                    f"Gift card with code: {code} already exists", metadata={"code": code}
+                )
+            now = datetime.now(UTC)
+            values = [await self._complete(conn, row, now) for row in rows]
+            await store.insert_cards(conn, values)
+            return [GiftCard(**value) for value in values]
+
+        return await self._db.run(work)
+
+    async def _complete(
+        self, conn: AsyncConnection, row: dict[str, Any], now: datetime
+    ) -> dict[str, Any]:
+        code = row["code"]
+        while code is None:
+            # 31^16 codes make a clash vanishingly rare; checking costs one indexed read.
+            candidate = codes.generate(self.options.prefix, self.options.sections)
+            if not await store.existing_codes(conn, [candidate]):
+                code = candidate
+        return {
+            **row,
+            "id": new_id(GIFT_CARD),
+            "code": code,
+            "balance": row["value"],
+            "created_at": now,
+            "updated_at": now,
+            "deleted_at": None,
+        }
+
+    # ------------------------------------------------------------ update
+
+    async def update(self, updates: Sequence[GiftCardChanges]) -> list[GiftCard]:
+        validation.batch(len(updates), "gift_cards")
+        violations = Violations()
+        checked: list[tuple[str, dict[str, Any]]] = []
+        for i, item in enumerate(updates):
+            prefix = f"gift_cards[{i}]."
+            card_id = violations.check(
+                lambda item=item, prefix=prefix: validation.text(
+                    item.id, f"{prefix}id", max_length=validation.MAX_ID, required=True
+                )
+            )
+            changes = {}
+            for name, raw in item.changes.items():
+                if raw is None and name in {"value", "currency_code", "status"}:
+                    violations.add(f"{prefix}{name}", f"{name} cannot be cleared")
+                    continue
+                changes[name] = violations.check(
+                    lambda n=name, r=raw, p=prefix: _validate_field(n, r, f"{p}{n}")
+                )
+            checked.append((card_id or "", changes))
+        violations.raise_if_any()
+
+        async def work(conn: AsyncConnection) -> list[GiftCard]:
+            # Lock in id order so two overlapping batches cannot deadlock.
+            locked = {}
+            for card_id in sorted({card_id for card_id, _ in checked}):
+                row = await store.lock_card(conn, id=card_id, code=None)
+                if row is None:
+                    raise not_found(id=card_id)
+                locked[card_id] = _card(row)
+            now = datetime.now(UTC)
+            for card_id, changes in checked:
+                card = locked[card_id]
+                values = await self._apply_changes(conn, card, changes)
+                await store.update_card(conn, card_id, {**values, "updated_at": now})
+                locked[card_id] = GiftCard(**{**card.__dict__, **values, "updated_at": now})
+            return [locked[card_id] for card_id, _ in checked]
+
+        return await self._db.run(work)
+
+    async def _apply_changes(
+        self, conn: AsyncConnection, card: GiftCard, changes: dict[str, Any]
+    ) -> dict[str, Any]:
+        values = dict(changes)
+        if "currency_code" in values and values["currency_code"] != card.currency_code:
+            if await store.has_transactions(conn, card.id):
+                raise NotAllowed(
+                    f"Gift card {card.id} already has transactions in {card.currency_code}; "
+                    "its currency_code cannot change"
+                )
+        if "value" in values:
+            spent = subtract(card.value, card.balance)
+            balance = subtract(values["value"], spent)
+            if balance < 0:
+                raise NotAllowed(
+                    f"value cannot be lower than what was already spent from gift card "
+                    f"{card.id} ({format_decimal(spent)})"
+                )
+            values["balance"] = balance
+            if "status" not in values:
+                if balance == 0:
+                    values["status"] = REDEEMED
+                elif card.balance == 0:
+                    values["status"] = PENDING
+        balance = values.get("balance", card.balance)
+        if values.get("status") == PENDING and balance == 0:
+            raise NotAllowed(f"Gift card {card.id} has a zero balance and cannot be pending")
+        return values
+
+    # ------------------------------------------------------------ reads
+
+    async def retrieve(self, *, id: str | None = None, code: str | None = None) -> GiftCard:
+        card_id, card_code = _lookup(id, code)
+
+        async def work(conn: AsyncConnection) -> GiftCard:
+            row = await store.get_card(conn, id=card_id, code=card_code)
+            if row is None:
+                raise not_found(card_id, card_code)
+            return _card(row)
+
+        return await self._db.run(work)
+
+    async def list(self, query: ListQuery) -> tuple[list[GiftCard], int | None]:
+        v = Violations()
+        take = DEFAULT_TAKE if query.take is None else query.take
+        if query.skip < 0:
+            v.add("skip", "skip must not be negative")
+        if not 0 <= take <= MAX_TAKE:
+            v.add("take", f"take must be between 0 and {MAX_TAKE}")
+        order = v.check(lambda: _parse_order(query.order))
+        for name, values in (("status", query.statuses),):
+            for value in values:
+                v.check(lambda n=name, x=value: _status(x, n))
+        for name, values in (
+            ("id", query.ids),
+            ("code", query.codes),
+            ("currency_code", query.currency_codes),
+            ("reference", query.references),
+            ("reference_id", query.reference_ids),
+            ("customer_id", query.customer_ids),
+        ):
+            if len(values) > MAX_TAKE:
+                v.add(name, f"{name} filters at most {MAX_TAKE} values")
+            for value in values:
+                v.check(lambda n=name, x=value: validation.text(x, n, max_length=validation.MAX_ID))
+        v.check(lambda: validation.text(query.q, "q", max_length=validation.MAX_ID))
+        v.raise_if_any()
+        assert order is not None
+        card_query = store.CardQuery(
+            ids=query.ids,
+            codes=query.codes,
+            statuses=query.statuses,
+            currency_codes=[c.lower() for c in query.currency_codes],
+            references=query.references,
+            reference_ids=query.reference_ids,
+            customer_ids=query.customer_ids,
+            q=query.q,
+            with_deleted=query.with_deleted,
+            order=order,
+            skip=query.skip,
+            take=take,
+        )
+
+        async def work(conn: AsyncConnection) -> tuple[list[GiftCard], int | None]:
+            rows, count = await store.list_cards(conn, card_query, with_count=query.with_count)
+            return [_card(row) for row in rows], count
+
+        return await self._db.run(work)
+
+    # ------------------------------------------------------------ delete
+
+    async def delete(self, ids: Sequence[str]) -> list[str]:
+        return await self._by_ids(ids, store.delete_cards)
+
+    async def soft_delete(self, ids: Sequence[str]) -> list[str]:
+        async def soft(conn: AsyncConnection, ids: Sequence[str]) -> list[str]:
+            now = datetime.now(UTC)
+            return await store.set_deleted_at(conn, ids, now, now)
+
+        return await self._by_ids(ids, soft)
+
+    async def restore(self, ids: Sequence[str]) -> list[str]:
+        async def restore(conn: AsyncConnection, ids: Sequence[str]) -> list[str]:
+            return await store.set_deleted_at(conn, ids, None, datetime.now(UTC))
+
+        return await self._by_ids(ids, restore)
+
+    async def _by_ids(self, ids: Sequence[str], action: Any) -> list[str]:
+        if len(ids) > validation.MAX_BATCH:
+            raise InvalidData.field("ids", f"ids must hold at most {validation.MAX_BATCH} items")
+        v = Violations()
+        for i, card_id in enumerate(ids):
+            v.check(
+                lambda i=i, c=card_id: validation.text(
+                    c, f"ids[{i}]", max_length=validation.MAX_ID, required=True
+                )
+            )
+        v.raise_if_any()
+        if not ids:
+            return []
+
+        async def work(conn: AsyncConnection) -> list[str]:
+            changed: list[str] = await action(conn, sorted(set(ids)))
+            return changed
+
+        return await self._db.run(work)
+
+    # ------------------------------------------------------------ spending
+
+    async def debit(self, spend: Spend) -> SpendResult:
+        return await self._spend(spend, DEBIT)
+
+    async def credit(self, spend: Spend) -> SpendResult:
+        return await self._spend(spend, CREDIT)
+
+    async def _spend(self, spend: Spend, kind: Literal["debit", "credit"]) -> SpendResult:
+        v = Violations()
+        lookup = v.check(lambda: _lookup(spend.id, spend.code))
+        amount = v.check(
+            lambda: parse_decimal(
+                spend.amount, "amount", message=AMOUNT_MESSAGE, allow_negative=False
+            )
+        )
+        currency = v.check(lambda: currency_code(spend.currency_code))
+        for name in ("reference", "reference_id"):
+            v.check(
+                lambda n=name: validation.text(getattr(spend, n), n, max_length=validation.MAX_ID)
+            )
+        key = v.check(
+            lambda: validation.text(
+                spend.idempotency_key, "idempotency_key", max_length=validation.MAX_KEY
+            )
+        )
+        v.raise_if_any()
+        assert lookup is not None and amount is not None and currency is not None
+        fingerprint = request_hash(
+            kind,
+            amount=format_decimal(amount),
+            currency_code=currency,
+            reference=spend.reference,
+            reference_id=spend.reference_id,
+        )
+
+        async def work(conn: AsyncConnection) -> SpendResult:
+            row = await store.lock_card(conn, id=lookup[0], code=lookup[1])
+            if row is None:
+                raise not_found(*lookup)
+            card = _card(row)
+            if key:
+                previous = await store.transaction_by_key(conn, card.id, key)
+                if previous is not None:
+                    check_replay(previous.request_hash, fingerprint, key)
+                    tx = _transaction(previous)
+                    return SpendResult(tx, tx.balance_after, _status_after(tx.balance_after))
+            now = datetime.now(UTC)
+            balance = self._new_balance(card, kind, amount, currency, now)
+            status = _status_after(balance)
+            await store.set_balance(conn, card.id, balance, status, now)
+            tx = Transaction(
+                id=new_id(GIFT_CARD_TRANSACTION),
+                gift_card_id=card.id,
+                type=kind,
+                amount=amount,
+                currency_code=currency,
+                balance_after=balance,
+                reference=spend.reference,
+                reference_id=spend.reference_id,
+                created_at=now,
+            )
+            await store.insert_transaction(
+                conn,
+                {
+                    **tx.__dict__,
+                    "idempotency_key": key or None,
+                    "request_hash": fingerprint if key else None,
+                },
+            )
+            return SpendResult(tx, balance, status)
+
+        return await self._db.run(work)
+
+    @staticmethod
+    def _new_balance(
+        card: GiftCard, kind: str, amount: Decimal, currency: str, now: datetime
+    ) -> Decimal:
+        """The rules of spending; raises NotAllowed with the reason a cashier can act on."""
+        if currency != card.currency_code:
+            raise NotAllowed(f"Gift card {card.code} is in {card.currency_code}, not {currency}")
+        if kind == CREDIT:
+            balance = add(card.balance, amount)
+            if balance > card.value:
+                raise NotAllowed(
+                    f"credit would raise gift card {card.code} above its value of "
+                    f"{format_decimal(card.value)} (balance {format_decimal(card.balance)})"
+                )
+            return balance
+        if card.status == REDEEMED:
+            raise NotAllowed(f"Gift card {card.code} has already been redeemed")
+        if card.expires_at is not None and card.expires_at <= now:
+            raise NotAllowed(f"Gift card {card.code} expired at {card.expires_at.isoformat()}")
+        if amount > card.balance:
+            raise NotAllowed(
+                f"insufficient gift card balance: {card.code} has {format_decimal(card.balance)} "
+                f"{card.currency_code}, cannot debit {format_decimal(amount)}"
+            )
+        return subtract(card.balance, amount)
+
+    async def transactions(
+        self, gift_card_id: str, *, page_size: int, page_token: str
+    ) -> TransactionPage:
+        card_id = validation.text(
+            gift_card_id, "gift_card_id", max_length=validation.MAX_ID, required=True
+        )
+        limit = validation.page_size(page_size)
+        before = decode_token(page_token, f"gift_card:{card_id}")
+
+        async def work(conn: AsyncConnection) -> TransactionPage:
+            if await store.get_card(conn, id=card_id, code=None) is None:
+                raise not_found(id=card_id)
+            rows = await store.transactions_page(conn, card_id, before_seq=before, limit=limit + 1)
+            more = len(rows) > limit
+            rows = rows[:limit]
+            token = encode_token(f"gift_card:{card_id}", rows[-1].seq) if more else ""
+            return TransactionPage([_transaction(row) for row in rows], token)
+
+        return await self._db.run(work)
+
+
+def _status_after(balance: Decimal) -> str:
+    return REDEEMED if balance == ZERO else PENDING

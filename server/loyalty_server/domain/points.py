@@ -1,0 +1,230 @@
+"""Loyalty points: adjustments, balances and the audit trail.
+
+Every adjustment locks the customer's account row, checks the idempotency key,
+moves the balance and appends the ledger row in one transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Row
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ..store import points as store
+from ..store.db import Database
+from . import validation
+from .errors import InvalidData, NotAllowed
+from .idempotency import check_replay, request_hash
+from .ids import ADJUSTMENT, new_id
+from .money import MAX_BALANCE, ZERO, add, format_decimal, parse_decimal
+from .pagination import decode_token, encode_token
+from .validation import Violations
+
+HISTORY_LIMIT = 20
+DELTA_MESSAGE = "delta must be a non-zero number"
+
+
+@dataclass(frozen=True)
+class Adjustment:
+    id: str
+    customer_id: str
+    delta: Decimal
+    reason: str
+    balance_after: Decimal
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class AdjustmentRequest:
+    customer_id: str
+    delta: str
+    reason: str = ""
+    idempotency_key: str = ""
+
+
+@dataclass(frozen=True)
+class AdjustResult:
+    adjustment: Adjustment
+    history: list[Adjustment]
+
+
+@dataclass(frozen=True)
+class Balance:
+    customer_id: str
+    balance: Decimal
+    updated_at: datetime | None
+    history: list[Adjustment]
+
+
+@dataclass(frozen=True)
+class AdjustmentPage:
+    adjustments: list[Adjustment]
+    next_page_token: str
+
+
+@dataclass(frozen=True)
+class _ValidAdjustment:
+    customer_id: str
+    delta: Decimal
+    reason: str
+    idempotency_key: str | None
+    request_hash: str
+
+
+def _adjustment(row: Row[Any]) -> Adjustment:
+    m = row._mapping
+    return Adjustment(
+        m["id"], m["customer_id"], m["delta"], m["reason"], m["balance_after"], m["created_at"]
+    )
+
+
+def _customer_id(value: str, field: str = "customer_id") -> str:
+    return validation.text(value, field, max_length=validation.MAX_ID, required=True)
+
+
+def _validate(request: AdjustmentRequest, prefix: str = "") -> _ValidAdjustment:
+    violations = Violations()
+    customer_id = violations.check(
+        lambda: _customer_id(request.customer_id, f"{prefix}customer_id")
+    )
+    delta = violations.check(
+        lambda: parse_decimal(
+            request.delta, f"{prefix}delta", message=DELTA_MESSAGE, allow_negative=True
+        )
+    )
+    reason = violations.check(
+        lambda: validation.text(request.reason, f"{prefix}reason", max_length=validation.MAX_REASON)
+    )
+    key = violations.check(
+        lambda: validation.text(
+            request.idempotency_key, f"{prefix}idempotency_key", max_length=validation.MAX_KEY
+        )
+    )
+    violations.raise_if_any()
+    assert customer_id is not None and delta is not None and reason is not None
+    fingerprint = request_hash(
+        "adjust_points", customer_id=customer_id, delta=format_decimal(delta), reason=reason
+    )
+    return _ValidAdjustment(customer_id, delta, reason, key or None, fingerprint)
+
+
+class Points:
+    """The points use cases. Each public method is one transaction."""
+
+    def __init__(self, db: Database, *, allow_negative_balances: bool = False) -> None:
+        self._db = db
+        self._allow_negative = allow_negative_balances
+
+    async def adjust(self, request: AdjustmentRequest, *, include_history: bool) -> AdjustResult:
+        valid = _validate(request)
+
+        async def work(conn: AsyncConnection) -> AdjustResult:
+            adjustment = await self._apply(conn, valid)
+            history = await self._history(conn, valid.customer_id) if include_history else []
+            return AdjustResult(adjustment, history)
+
+        return await self._db.run(work)
+
+    async def adjust_batch(self, requests: list[AdjustmentRequest]) -> list[Adjustment]:
+        """All or nothing, applied in request order."""
+        validation.batch(len(requests), "adjustments")
+        violations = Violations()
+        valid: list[_ValidAdjustment] = []
+        for index, request in enumerate(requests):
+            try:
+                valid.append(_validate(request, f"adjustments[{index}]."))
+            except InvalidData as error:
+                violations.capture(error)
+        violations.raise_if_any()
+
+        async def work(conn: AsyncConnection) -> list[Adjustment]:
+            # Lock every account up front in a fixed order, so two batches that
+            # share customers cannot deadlock each other.
+            for customer_id in sorted({v.customer_id for v in valid}):
+                await store.lock_account(conn, customer_id)
+            results = []
+            for index, item in enumerate(valid):
+                try:
+                    results.append(await self._apply(conn, item))
+                except NotAllowed as error:
+                    raise NotAllowed(f"adjustments[{index}]: {error.message}") from error
+            return results
+
+        return await self._db.run(work)
+
+    async def _apply(self, conn: AsyncConnection, valid: _ValidAdjustment) -> Adjustment:
+        account = await store.lock_account(conn, valid.customer_id)
+        if valid.idempotency_key is not None:
+            previous = await store.adjustment_by_key(conn, valid.customer_id, valid.idempotency_key)
+            if previous is not None:
+                check_replay(previous.request_hash, valid.request_hash, valid.idempotency_key)
+                return _adjustment(previous)
+        balance = ZERO if account is None else account.balance
+        new_balance = add(balance, valid.delta)
+        if new_balance < 0 and not self._allow_negative:
+            raise NotAllowed(
+                f"insufficient points: customer {valid.customer_id} has a balance of "
+                f"{format_decimal(balance)}, cannot apply {format_decimal(valid.delta)}"
+            )
+        if abs(new_balance) >= MAX_BALANCE:
+            raise NotAllowed("the resulting balance would exceed 10^20 points")
+        now = datetime.now(UTC)
+        if account is None:
+            await store.create_account(conn, valid.customer_id, new_balance, now)
+        else:
+            await store.set_balance(conn, valid.customer_id, new_balance, now)
+        adjustment = Adjustment(
+            id=new_id(ADJUSTMENT),
+            customer_id=valid.customer_id,
+            delta=valid.delta,
+            reason=valid.reason,
+            balance_after=new_balance,
+            created_at=now,
+        )
+        await store.insert_adjustment(
+            conn,
+            {
+                **adjustment.__dict__,
+                "idempotency_key": valid.idempotency_key,
+                "request_hash": valid.request_hash if valid.idempotency_key else None,
+            },
+        )
+        return adjustment
+
+    async def _history(self, conn: AsyncConnection, customer_id: str) -> list[Adjustment]:
+        rows = await store.adjustments_page(conn, customer_id, before_seq=None, limit=HISTORY_LIMIT)
+        return [_adjustment(row) for row in rows]
+
+    async def balance(self, customer_id: str, *, include_history: bool) -> Balance:
+        customer_id = _customer_id(customer_id)
+
+        async def work(conn: AsyncConnection) -> Balance:
+            account = await store.get_account(conn, customer_id)
+            if account is None:
+                return Balance(customer_id, ZERO, None, [])
+            history = await self._history(conn, customer_id) if include_history else []
+            return Balance(customer_id, account.balance, account.updated_at, history)
+
+        return await self._db.run(work)
+
+    async def list_adjustments(
+        self, customer_id: str, *, page_size: int, page_token: str
+    ) -> AdjustmentPage:
+        customer_id = _customer_id(customer_id)
+        limit = validation.page_size(page_size)
+        before = decode_token(page_token, f"points:{customer_id}")
+
+        async def work(conn: AsyncConnection) -> AdjustmentPage:
+            rows = await store.adjustments_page(
+                conn, customer_id, before_seq=before, limit=limit + 1
+            )
+            more = len(rows) > limit
+            rows = rows[:limit]
+            token = encode_token(f"points:{customer_id}", rows[-1].seq) if more else ""
+            return AdjustmentPage([_adjustment(row) for row in rows], token)
+
+        return await self._db.run(work)

@@ -1,0 +1,136 @@
+"""Engine, transactions and dialect quirks. Knows SQL, not gRPC or business rules."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from sqlalchemy import event, exc, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# PostgreSQL SQLSTATEs worth retrying as a whole transaction.
+_RETRY_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock detected
+MAX_ATTEMPTS = 5
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+class StoreUnavailable(Exception):
+    """The database cannot be reached or keeps refusing; the caller may retry later."""
+
+
+def async_url(url: str) -> URL:
+    """The asyncio driver URL for a user-facing one (sqlite:///x.db, postgresql://...)."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return parsed.set(drivername="sqlite+aiosqlite")
+    if backend in {"postgresql", "postgres"}:
+        return parsed.set(drivername="postgresql+psycopg")
+    raise ValueError(f"unsupported database URL {parsed.render_as_string(hide_password=True)}")
+
+
+def sync_url(url: str) -> URL:
+    """The blocking driver URL, for migrations and the verify command."""
+    parsed = async_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return parsed.set(drivername="sqlite+pysqlite")
+    return parsed
+
+
+def _sqlite_serialized_writes(engine: AsyncEngine) -> None:
+    """Take SQLite's write lock at BEGIN, so concurrent read-modify-writes queue up
+    instead of failing with SQLITE_BUSY halfway (the pysqlite default BEGIN is deferred)."""
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _is_retryable(error: exc.DBAPIError) -> bool:
+    if isinstance(error, exc.IntegrityError):
+        # A unique key raced by a concurrent transaction: the retry sees the
+        # winner's row and answers from it (replay or a clear domain error).
+        return True
+    sqlstate = getattr(error.orig, "sqlstate", None)
+    if sqlstate in _RETRY_SQLSTATES:
+        return True
+    return "database is locked" in str(error.orig)
+
+
+def _is_unavailable(error: BaseException) -> bool:
+    if isinstance(error, exc.DBAPIError):
+        if error.connection_invalidated:
+            return True
+        return isinstance(error, exc.OperationalError | exc.InterfaceError)
+    return isinstance(error, exc.TimeoutError | OSError | asyncio.TimeoutError)
+
+
+class Database:
+    """One engine and the transaction runner every domain operation goes through."""
+
+    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+        self.url = async_url(url)
+        self.dialect = self.url.get_backend_name()
+        options: dict[str, Any] = {"pool_pre_ping": True}
+        if self.dialect == "postgresql":
+            options.update(
+                pool_size=pool_size,
+                max_overflow=pool_size,
+                pool_timeout=5,
+                connect_args={"connect_timeout": 3},
+            )
+        self.engine = create_async_engine(self.url, **options)
+        if self.dialect == "sqlite":
+            _sqlite_serialized_writes(self.engine)
+
+    async def run(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        """Run `work` in one transaction; commit if it returns, roll back if it raises.
+
+        Transient conflicts (deadlock, serialization failure, a raced unique key,
+        a busy SQLite file) rerun the whole transaction a bounded number of times.
+        Domain exceptions pass through untouched after the rollback.
+        """
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                async with self.engine.begin() as conn:
+                    return await work(conn)
+            except exc.DBAPIError as error:
+                if _is_retryable(error) and attempt < MAX_ATTEMPTS:
+                    log.debug("retrying transaction after %s", type(error.orig).__name__)
+                    await asyncio.sleep(0.005 * attempt)
+                    continue
+                if _is_unavailable(error) or _is_retryable(error):
+                    raise StoreUnavailable("the database is unavailable, retry later") from error
+                raise
+            except (TimeoutError, exc.TimeoutError, OSError) as error:
+                raise StoreUnavailable("the database is unavailable, retry later") from error
+        raise AssertionError("unreachable")
+
+    async def ping(self, timeout: float = 3.0) -> bool:
+        try:
+            async with asyncio.timeout(timeout), self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+            return True
+        except Exception:  # any failure means "not serving"; the reason is logged once
+            log.debug("database ping failed", exc_info=True)
+            return False
+
+    async def close(self) -> None:
+        await self.engine.dispose()

@@ -1,0 +1,244 @@
+"""Gift cards and their transaction ledger.
+
+The spend path (lock, balance update, ledger insert) uses prebuilt statements;
+admin paths (filtered lists, partial updates) build theirs per call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    Row,
+    bindparam,
+    cast,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from .models import GiftCard, GiftCardTransaction
+
+_cards = GiftCard.__table__
+_ledger = GiftCardTransaction.__table__
+_live = _cards.c.deleted_at.is_(None)
+_NO_CURSOR = 2**63 - 1
+
+TRANSACTION_COLUMNS = (
+    _ledger.c.id,
+    _ledger.c.gift_card_id,
+    _ledger.c.type,
+    _ledger.c.amount,
+    _ledger.c.currency_code,
+    _ledger.c.balance_after,
+    _ledger.c.reference,
+    _ledger.c.reference_id,
+    _ledger.c.created_at,
+)
+
+_lock_by_id = select(_cards).where(_cards.c.id == bindparam("id"), _live).with_for_update()
+_lock_by_code = select(_cards).where(_cards.c.code == bindparam("code"), _live).with_for_update()
+_by_id = select(_cards).where(_cards.c.id == bindparam("id"), _live)
+_by_code = select(_cards).where(_cards.c.code == bindparam("code"), _live)
+_existing_codes = select(_cards.c.code).where(_cards.c.code.in_(bindparam("codes", expanding=True)))
+_insert_cards = insert(_cards)
+_set_balance = (
+    update(_cards)
+    .where(_cards.c.id == bindparam("card_id"))
+    .values(
+        balance=bindparam("new_balance"),
+        status=bindparam("new_status"),
+        updated_at=bindparam("now"),
+    )
+)
+_tx_by_key = select(*TRANSACTION_COLUMNS, _ledger.c.request_hash).where(
+    _ledger.c.gift_card_id == bindparam("gift_card_id"),
+    _ledger.c.idempotency_key == bindparam("idempotency_key"),
+)
+_has_transactions = (
+    select(_ledger.c.seq).where(_ledger.c.gift_card_id == bindparam("gift_card_id")).limit(1)
+)
+_insert_transaction = insert(_ledger)
+_transactions_page = (
+    select(*TRANSACTION_COLUMNS, _ledger.c.seq)
+    .where(
+        _ledger.c.gift_card_id == bindparam("gift_card_id"),
+        _ledger.c.seq < bindparam("before"),
+    )
+    .order_by(_ledger.c.seq.desc())
+    .limit(bindparam("limit"))
+)
+
+SORTABLE = {
+    "id",
+    "code",
+    "status",
+    "value",
+    "balance",
+    "currency_code",
+    "expires_at",
+    "created_at",
+    "updated_at",
+}
+_NUMERIC = {"value", "balance"}
+
+
+@dataclass(frozen=True)
+class CardQuery:
+    """Filters of ListGiftCards; an empty tuple means "no filter on this field"."""
+
+    ids: Sequence[str] = ()
+    codes: Sequence[str] = ()
+    statuses: Sequence[str] = ()
+    currency_codes: Sequence[str] = ()
+    references: Sequence[str] = ()
+    reference_ids: Sequence[str] = ()
+    customer_ids: Sequence[str] = ()
+    q: str = ""
+    with_deleted: bool = False
+    order: Sequence[tuple[str, bool]] = field(default_factory=lambda: [("created_at", False)])
+    skip: int = 0
+    take: int = 15
+
+
+async def lock_card(conn: AsyncConnection, *, id: str | None, code: str | None) -> Row[Any] | None:
+    """A live (not soft-deleted) card by id or code, locked until the transaction ends."""
+    if id is not None:
+        return (await conn.execute(_lock_by_id, {"id": id})).first()
+    return (await conn.execute(_lock_by_code, {"code": code})).first()
+
+
+async def get_card(conn: AsyncConnection, *, id: str | None, code: str | None) -> Row[Any] | None:
+    if id is not None:
+        return (await conn.execute(_by_id, {"id": id})).first()
+    return (await conn.execute(_by_code, {"code": code})).first()
+
+
+async def existing_codes(conn: AsyncConnection, codes: Sequence[str]) -> set[str]:
+    """Which of these codes are taken, by live or soft-deleted cards."""
+    if not codes:
+        return set()
+    rows = await conn.execute(_existing_codes, {"codes": list(codes)})
+    return {row.code for row in rows}
+
+
+async def insert_cards(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    await conn.execute(_insert_cards, rows)
+
+
+async def update_card(conn: AsyncConnection, card_id: str, values: dict[str, Any]) -> None:
+    await conn.execute(update(_cards).where(_cards.c.id == card_id).values(**values))
+
+
+async def set_balance(
+    conn: AsyncConnection, card_id: str, balance: Decimal, status: str, now: datetime
+) -> None:
+    params = {"card_id": card_id, "new_balance": balance, "new_status": status, "now": now}
+    await conn.execute(_set_balance, params)
+
+
+async def has_transactions(conn: AsyncConnection, card_id: str) -> bool:
+    return (await conn.execute(_has_transactions, {"gift_card_id": card_id})).first() is not None
+
+
+async def transaction_by_key(
+    conn: AsyncConnection, card_id: str, idempotency_key: str
+) -> Row[Any] | None:
+    params = {"gift_card_id": card_id, "idempotency_key": idempotency_key}
+    return (await conn.execute(_tx_by_key, params)).first()
+
+
+async def insert_transaction(conn: AsyncConnection, values: dict[str, Any]) -> None:
+    await conn.execute(_insert_transaction, values)
+
+
+async def transactions_page(
+    conn: AsyncConnection, card_id: str, *, before_seq: int | None, limit: int
+) -> list[Row[Any]]:
+    params = {
+        "gift_card_id": card_id,
+        "before": _NO_CURSOR if before_seq is None else before_seq,
+        "limit": limit,
+    }
+    return list((await conn.execute(_transactions_page, params)).all())
+
+
+def _conditions(query: CardQuery) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    for column, values in (
+        (_cards.c.id, query.ids),
+        (_cards.c.code, query.codes),
+        (_cards.c.status, query.statuses),
+        (_cards.c.currency_code, query.currency_codes),
+        (_cards.c.reference, query.references),
+        (_cards.c.reference_id, query.reference_ids),
+        (_cards.c.customer_id, query.customer_ids),
+    ):
+        if values:
+            conditions.append(column.in_(list(values)))
+    if query.q:
+        conditions.append(
+            or_(
+                _cards.c.code.icontains(query.q, autoescape=True),
+                _cards.c.note.icontains(query.q, autoescape=True),
+            )
+        )
+    if not query.with_deleted:
+        conditions.append(_live)
+    return conditions
+
+
+async def list_cards(
+    conn: AsyncConnection, query: CardQuery, *, with_count: bool
+) -> tuple[list[Row[Any]], int | None]:
+    conditions = _conditions(query)
+    dialect = conn.dialect.name
+    ordering = []
+    for name, descending in query.order:
+        column: ColumnElement[Any] = _cards.c[name]
+        if name in _NUMERIC and dialect == "sqlite":
+            column = cast(column, Float)  # SQLite keeps money as text; sort by magnitude
+        ordering.append(column.desc() if descending else column.asc())
+    ordering.append(_cards.c.id.asc())  # a total order, so pages never overlap
+    statement = (
+        select(_cards).where(*conditions).order_by(*ordering).offset(query.skip).limit(query.take)
+    )
+    rows = list((await conn.execute(statement)).all())
+    count = None
+    if with_count:
+        counting = select(func.count()).select_from(_cards).where(*conditions)
+        count = int((await conn.execute(counting)).scalar_one())
+    return rows, count
+
+
+async def delete_cards(conn: AsyncConnection, ids: Sequence[str]) -> list[str]:
+    """Hard delete, transactions included. Returns the ids that existed."""
+    await conn.execute(delete(_ledger).where(_ledger.c.gift_card_id.in_(list(ids))))
+    result = await conn.execute(
+        delete(_cards).where(_cards.c.id.in_(list(ids))).returning(_cards.c.id)
+    )
+    return [row.id for row in result]
+
+
+async def set_deleted_at(
+    conn: AsyncConnection, ids: Sequence[str], deleted_at: datetime | None, now: datetime
+) -> list[str]:
+    """Soft delete (a time) or restore (None); returns the ids whose state changed."""
+    changing = _cards.c.deleted_at.is_(None) if deleted_at else _cards.c.deleted_at.is_not(None)
+    result = await conn.execute(
+        update(_cards)
+        .where(_cards.c.id.in_(list(ids)), changing)
+        .values(deleted_at=deleted_at, updated_at=now)
+        .returning(_cards.c.id)
+    )
+    return [row.id for row in result]

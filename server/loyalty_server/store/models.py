@@ -1,0 +1,117 @@
+"""The schema: typed SQLAlchemy models. Balances live on rows; ledgers are append-only.
+
+Ledger rows carry a `seq` from the database's own counter: inserts of one
+customer or card are serialized by the row lock on its balance, so `seq` is the
+commit order that the balance_after chain follows.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from .types import Money, UTCDateTime
+
+SequenceId = BigInteger().with_variant(Integer(), "sqlite")  # INTEGER PRIMARY KEY = rowid
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class PointAccount(Base):
+    __tablename__ = "point_accounts"
+
+    customer_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    balance: Mapped[Decimal] = mapped_column(Money)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PointAdjustment(Base):
+    __tablename__ = "point_adjustments"
+    __table_args__ = (
+        UniqueConstraint("customer_id", "idempotency_key"),
+        Index("ix_point_adjustments_customer_seq", "customer_id", "seq"),
+    )
+
+    seq: Mapped[int] = mapped_column(SequenceId, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(40), unique=True)
+    customer_id: Mapped[str] = mapped_column(String(255), ForeignKey("point_accounts.customer_id"))
+    delta: Mapped[Decimal] = mapped_column(Money)
+    reason: Mapped[str] = mapped_column(String(512))
+    balance_after: Mapped[Decimal] = mapped_column(Money)
+    idempotency_key: Mapped[str | None] = mapped_column(String(255))
+    request_hash: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class GiftCard(Base):
+    __tablename__ = "gift_cards"
+    __table_args__ = (
+        Index("ix_gift_cards_created_at", "created_at"),
+        Index("ix_gift_cards_customer_id", "customer_id"),
+        Index("ix_gift_cards_reference_id", "reference_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    status: Mapped[str] = mapped_column(String(16))
+    value: Mapped[Decimal] = mapped_column(Money)
+    balance: Mapped[Decimal] = mapped_column(Money)
+    currency_code: Mapped[str] = mapped_column(String(3))
+    customer_id: Mapped[str | None] = mapped_column(String(255))
+    reference_id: Mapped[str | None] = mapped_column(String(255))
+    reference: Mapped[str | None] = mapped_column(String(255))
+    line_item_id: Mapped[str | None] = mapped_column(String(255))
+    note: Mapped[str | None] = mapped_column(Text)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # "metadata" is reserved on declarative classes; the column keeps Medusa's name.
+    metadata_: Mapped[dict[str, Any] | None] = mapped_column("metadata", JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class GiftCardTransaction(Base):
+    __tablename__ = "gift_card_transactions"
+    __table_args__ = (
+        UniqueConstraint("gift_card_id", "idempotency_key"),
+        Index("ix_gift_card_transactions_card_seq", "gift_card_id", "seq"),
+    )
+
+    seq: Mapped[int] = mapped_column(SequenceId, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(40), unique=True)
+    gift_card_id: Mapped[str] = mapped_column(
+        String(40), ForeignKey("gift_cards.id", ondelete="CASCADE")
+    )
+    type: Mapped[str] = mapped_column(String(8))
+    amount: Mapped[Decimal] = mapped_column(Money)
+    currency_code: Mapped[str] = mapped_column(String(3))
+    balance_after: Mapped[Decimal] = mapped_column(Money)
+    reference: Mapped[str] = mapped_column(String(255))
+    reference_id: Mapped[str] = mapped_column(String(255))
+    idempotency_key: Mapped[str | None] = mapped_column(String(255))
+    request_hash: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
