@@ -18,7 +18,7 @@ _EXACT = Context(prec=60)
 
 # Plain decimal notation only: no exponent, no whitespace, no "NaN"/"Infinity",
 # no "+" or thousands separators; digits on at least one side of the point.
-_DECIMAL = re.compile(r"-?(?:\d+(?:\.\d*)?|\.\d+)")
+_DECIMAL = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 _MAX_TEXT = 40
 
 
