@@ -1,0 +1,140 @@
+import { readFileSync } from "fs"
+import * as grpc from "@grpc/grpc-js"
+import { MedusaError } from "@medusajs/framework/utils"
+import { toMedusaError } from "./errors"
+import { loadLoyaltyService } from "./protos"
+
+export type TlsOptions =
+  | boolean
+  | {
+      /** PEM text, a Buffer, or a path to a PEM file. Unset: the system roots. */
+      ca?: string | Buffer
+      /** Client certificate for mutual TLS (PEM text, Buffer or path). */
+      cert?: string | Buffer
+      /** Client private key for mutual TLS (PEM text, Buffer or path). */
+      key?: string | Buffer
+      /** Overrides the name checked against the server certificate. */
+      serverName?: string
+    }
+
+export type LoyaltyGrpcOptions = {
+  /** host:port of loyalty-server. Default: LOYALTY_GRPC_ADDRESS or 127.0.0.1:50051. */
+  address?: string
+  /** Sent as `authorization: Bearer <token>` on every call. */
+  token?: string
+  /** TLS settings; unset or false: plaintext. */
+  tls?: TlsOptions
+  /** Deadline of every call, in milliseconds. Default 10000. */
+  timeoutMs?: number
+}
+
+export const DEFAULT_ADDRESS = "127.0.0.1:50051"
+export const DEFAULT_TIMEOUT_MS = 10_000
+
+export function resolveOptions(options: LoyaltyGrpcOptions = {}) {
+  const timeout = Number(options.timeoutMs ?? process.env.LOYALTY_GRPC_TIMEOUT_MS ?? DEFAULT_TIMEOUT_MS)
+  return {
+    address: options.address || process.env.LOYALTY_GRPC_ADDRESS || DEFAULT_ADDRESS,
+    token: options.token ?? process.env.LOYALTY_GRPC_TOKEN ?? undefined,
+    tls: options.tls ?? false,
+    timeoutMs: Number.isFinite(timeout) && timeout > 0 ? timeout : DEFAULT_TIMEOUT_MS,
+  }
+}
+
+function pem(value: string | Buffer | undefined): Buffer | undefined {
+  if (value === undefined || value === null || value === "") {
+    return undefined
+  }
+  if (Buffer.isBuffer(value)) {
+    return value
+  }
+  return value.includes("-----BEGIN") ? Buffer.from(value) : readFileSync(value)
+}
+
+/**
+ * One lazily created gRPC client. Nothing is loaded or dialled before the
+ * first call, so a Medusa app boots (db:migrate, exec, user) with the
+ * loyalty server down; a call made while it is down fails with a MedusaError
+ * naming the address.
+ */
+export class LoyaltyGrpcClient {
+  readonly address: string
+  readonly timeoutMs: number
+  private readonly token?: string
+  private readonly tls: TlsOptions
+  private client?: grpc.Client & Record<string, any>
+
+  constructor(options: LoyaltyGrpcOptions = {}) {
+    const resolved = resolveOptions(options)
+    this.address = resolved.address
+    this.timeoutMs = resolved.timeoutMs
+    this.token = resolved.token
+    this.tls = resolved.tls
+  }
+
+  private credentials(): grpc.ChannelCredentials {
+    if (!this.tls) {
+      return grpc.credentials.createInsecure()
+    }
+    if (this.tls === true) {
+      return grpc.credentials.createSsl()
+    }
+    return grpc.credentials.createSsl(pem(this.tls.ca) ?? null, pem(this.tls.key) ?? null, pem(this.tls.cert) ?? null)
+  }
+
+  private getClient(): grpc.Client & Record<string, any> {
+    if (!this.client) {
+      const Ctor = loadLoyaltyService()
+      const channelOptions: grpc.ChannelOptions = {}
+      if (this.tls && typeof this.tls === "object" && this.tls.serverName) {
+        channelOptions["grpc.ssl_target_name_override"] = this.tls.serverName
+        channelOptions["grpc.default_authority"] = this.tls.serverName
+      }
+      this.client = new Ctor(this.address, this.credentials(), channelOptions) as any
+    }
+    return this.client!
+  }
+
+  /** Calls one unary method; every failure comes back as a MedusaError. */
+  call<Res = any>(method: string, request: Record<string, any>, opts: { timeoutMs?: number } = {}): Promise<Res> {
+    const timeoutMs = opts.timeoutMs ?? this.timeoutMs
+    const ctx = { address: this.address, method, timeoutMs }
+    let client: grpc.Client & Record<string, any>
+    try {
+      client = this.getClient()
+    } catch (e) {
+      return Promise.reject(
+        new MedusaError(
+          MedusaError.Types.UNEXPECTED_STATE,
+          `Loyalty gRPC client for ${this.address} could not be created: ${(e as Error).message}`
+        )
+      )
+    }
+    const metadata = new grpc.Metadata()
+    if (this.token) {
+      metadata.set("authorization", `Bearer ${this.token}`)
+    }
+    const deadline = new Date(Date.now() + timeoutMs)
+    return new Promise<Res>((resolve, reject) => {
+      try {
+        client[method](request, metadata, { deadline }, (error: grpc.ServiceError | null, response: Res) => {
+          if (error) {
+            reject(toMedusaError(error, ctx))
+          } else {
+            resolve(response)
+          }
+        })
+      } catch (e) {
+        // Serialization of a malformed request throws synchronously.
+        reject(
+          new MedusaError(MedusaError.Types.INVALID_DATA, `Invalid ${method} request: ${(e as Error).message}`)
+        )
+      }
+    })
+  }
+
+  close(): void {
+    this.client?.close()
+    this.client = undefined
+  }
+}

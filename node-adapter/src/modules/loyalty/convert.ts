@@ -1,0 +1,433 @@
+/**
+ * JS values <-> proto messages (as @grpc/proto-loader represents them with
+ * keepCase, longs/enums as strings, defaults and oneofs). Nothing else: no
+ * rule lives here, the server validates.
+ */
+
+/** Medusa's raw BigNumber shape: `{ value: "50", precision: 20 }`. */
+export type RawValue = { value: string; precision: number }
+
+const RAW_PRECISION = 20
+
+/** A proto Timestamp as proto-loader gives and takes it. */
+type Timestamp = { seconds: string | number; nanos: number }
+
+// ------------------------------------------------------------ amounts
+
+/**
+ * An amount as the wire wants it: a decimal string. Accepts number, string,
+ * Medusa's BigNumber (or anything with `raw.value` / `numeric`), and bigint.
+ * Anything else is passed through as String(value) so the server's own
+ * validation answers it.
+ */
+export function toDecimalString(value: unknown): string {
+  if (value === undefined || value === null) {
+    return ""
+  }
+  if (typeof value === "string") {
+    return value
+  }
+  if (typeof value === "bigint") {
+    return value.toString()
+  }
+  if (typeof value === "number") {
+    return numberToDecimal(value)
+  }
+  if (typeof value === "object") {
+    const v = value as any
+    if (v.raw && typeof v.raw.value === "string") {
+      return v.raw.value
+    }
+    if (typeof v.value === "string" && typeof v.precision === "number") {
+      return v.value
+    }
+    if (typeof v.numeric === "number") {
+      return numberToDecimal(v.numeric)
+    }
+    if (typeof v.toString === "function" && v.toString !== Object.prototype.toString) {
+      return String(v.toString())
+    }
+  }
+  return String(value)
+}
+
+/** A JS number as a plain decimal (no exponent), at most 6 decimal places kept as JS prints them. */
+function numberToDecimal(n: number): string {
+  if (!Number.isFinite(n)) {
+    return String(n)
+  }
+  const s = String(n)
+  if (!/e/i.test(s)) {
+    return s
+  }
+  // Exponent form (1e21, 1e-7): print it out fully; the server decides whether it is allowed.
+  return n.toLocaleString("en-US", { useGrouping: false, maximumFractionDigits: 20 })
+}
+
+/** A decimal string as Medusa's DTOs carry it: a number. */
+export function toNumber(value: string | undefined | null): number {
+  if (value === undefined || value === null || value === "") {
+    return 0
+  }
+  return Number(value)
+}
+
+export function toRaw(value: string | undefined | null): RawValue {
+  return { value: value === undefined || value === null || value === "" ? "0" : value, precision: RAW_PRECISION }
+}
+
+// ------------------------------------------------------------ time
+
+export function toTimestamp(value: unknown): Timestamp | undefined {
+  if (value === undefined || value === null || value === "") {
+    return undefined
+  }
+  const date = value instanceof Date ? value : new Date(value as any)
+  const ms = date.getTime()
+  if (Number.isNaN(ms)) {
+    // Let the server see something invalid rather than silently dropping it:
+    // there is no invalid Timestamp, so refuse here with the shape error.
+    throw new TypeError(`Invalid date: ${String(value)}`)
+  }
+  const seconds = Math.floor(ms / 1000)
+  return { seconds: String(seconds), nanos: (ms - seconds * 1000) * 1_000_000 }
+}
+
+export function fromTimestamp(ts: Timestamp | null | undefined): Date | null {
+  if (!ts) {
+    return null
+  }
+  const seconds = Number(ts.seconds ?? 0)
+  const nanos = Number(ts.nanos ?? 0)
+  return new Date(seconds * 1000 + Math.floor(nanos / 1_000_000))
+}
+
+// ------------------------------------------------------------ Struct
+
+export function toStruct(obj: unknown): any | undefined {
+  if (obj === undefined || obj === null) {
+    return undefined
+  }
+  if (typeof obj !== "object" || Array.isArray(obj)) {
+    throw new TypeError("metadata must be an object")
+  }
+  const fields: Record<string, any> = {}
+  for (const [k, v] of Object.entries(obj as Record<string, unknown>)) {
+    if (v === undefined) {
+      continue
+    }
+    fields[k] = toValue(v)
+  }
+  return { fields }
+}
+
+function toValue(v: unknown): any {
+  if (v === null || v === undefined) {
+    return { null_value: "NULL_VALUE" }
+  }
+  if (typeof v === "number") {
+    return { number_value: v }
+  }
+  if (typeof v === "string") {
+    return { string_value: v }
+  }
+  if (typeof v === "boolean") {
+    return { bool_value: v }
+  }
+  if (v instanceof Date) {
+    return { string_value: v.toISOString() }
+  }
+  if (Array.isArray(v)) {
+    return { list_value: { values: v.map(toValue) } }
+  }
+  if (typeof v === "object") {
+    return { struct_value: toStruct(v) }
+  }
+  return { string_value: String(v) }
+}
+
+export function fromStruct(struct: any): Record<string, unknown> | null {
+  if (!struct) {
+    return null
+  }
+  const out: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(struct.fields ?? {})) {
+    out[k] = fromValue(v)
+  }
+  return out
+}
+
+function fromValue(v: any): unknown {
+  if (!v) {
+    return null
+  }
+  const kind: string | undefined = v.kind
+  switch (kind) {
+    case "null_value":
+      return null
+    case "number_value":
+      return v.number_value
+    case "string_value":
+      return v.string_value
+    case "bool_value":
+      return v.bool_value
+    case "struct_value":
+      return fromStruct(v.struct_value)
+    case "list_value":
+      return (v.list_value?.values ?? []).map(fromValue)
+    default:
+      return null
+  }
+}
+
+// ------------------------------------------------------------ enums
+
+const STATUS_TO_PROTO: Record<string, string> = {
+  pending: "GIFT_CARD_STATUS_PENDING",
+  redeemed: "GIFT_CARD_STATUS_REDEEMED",
+}
+
+export function toProtoStatus(status: unknown): string | undefined {
+  if (status === undefined || status === null) {
+    return undefined
+  }
+  const s = String(status)
+  return STATUS_TO_PROTO[s.toLowerCase()] ?? s
+}
+
+export function fromProtoStatus(status: string | undefined | null): "pending" | "redeemed" | null {
+  switch (status) {
+    case "GIFT_CARD_STATUS_PENDING":
+      return "pending"
+    case "GIFT_CARD_STATUS_REDEEMED":
+      return "redeemed"
+    default:
+      return null
+  }
+}
+
+export function fromProtoTransactionType(type: string | undefined): "debit" | "credit" | null {
+  switch (type) {
+    case "GIFT_CARD_TRANSACTION_TYPE_DEBIT":
+      return "debit"
+    case "GIFT_CARD_TRANSACTION_TYPE_CREDIT":
+      return "credit"
+    default:
+      return null
+  }
+}
+
+// ------------------------------------------------------------ gift cards
+
+export type GiftCardDTO = {
+  id: string
+  code: string
+  status: "pending" | "redeemed" | null
+  value: number
+  raw_value: RawValue
+  balance: number
+  raw_balance: RawValue
+  currency_code: string
+  customer_id: string | null
+  reference_id: string | null
+  reference: string | null
+  line_item_id: string | null
+  note: string | null
+  expires_at: Date | null
+  metadata: Record<string, unknown> | null
+  created_at: Date | null
+  updated_at: Date | null
+  deleted_at: Date | null
+}
+
+export function giftCardFromProto(gc: any): GiftCardDTO {
+  return {
+    id: gc.id,
+    code: gc.code,
+    status: fromProtoStatus(gc.status),
+    value: toNumber(gc.value),
+    raw_value: toRaw(gc.value),
+    balance: toNumber(gc.balance),
+    raw_balance: toRaw(gc.balance),
+    currency_code: gc.currency_code,
+    customer_id: optional(gc.customer_id),
+    reference_id: optional(gc.reference_id),
+    reference: optional(gc.reference),
+    line_item_id: optional(gc.line_item_id),
+    note: optional(gc.note),
+    expires_at: fromTimestamp(gc.expires_at),
+    metadata: fromStruct(gc.metadata),
+    created_at: fromTimestamp(gc.created_at),
+    updated_at: fromTimestamp(gc.updated_at),
+    deleted_at: fromTimestamp(gc.deleted_at),
+  }
+}
+
+function optional<T>(value: T | undefined | null): T | null {
+  return value === undefined ? null : value
+}
+
+function optionalString(value: unknown): string | undefined {
+  return value === undefined || value === null ? undefined : String(value)
+}
+
+/** A Medusa create payload -> loyalty.v1.CreateGiftCardInput. */
+export function createGiftCardToProto(data: Record<string, any>): any {
+  return {
+    code: optionalString(data.code),
+    value: toDecimalString(data.value),
+    currency_code: data.currency_code ?? "",
+    status: toProtoStatus(data.status),
+    customer_id: optionalString(data.customer_id),
+    reference_id: optionalString(data.reference_id),
+    reference: optionalString(data.reference),
+    line_item_id: optionalString(data.line_item_id),
+    note: optionalString(data.note),
+    expires_at: toTimestamp(data.expires_at),
+    metadata: toStruct(data.metadata),
+  }
+}
+
+/** Fields of UpdateGiftCardInput other than id and update_mask. */
+const UPDATE_CONVERTERS: Record<string, (v: any) => any> = {
+  value: toDecimalString,
+  status: toProtoStatus,
+  note: optionalString,
+  currency_code: optionalString,
+  expires_at: toTimestamp,
+  customer_id: optionalString,
+  metadata: toStruct,
+  reference_id: optionalString,
+  reference: optionalString,
+  line_item_id: optionalString,
+}
+
+/**
+ * A Medusa update payload -> loyalty.v1.UpdateGiftCardInput (AIP-134): every
+ * key the caller passed goes into update_mask.paths; a null value stays unset,
+ * which the server reads as "clear it". Unknown keys go into the mask too, so
+ * the server, not the adapter, says they cannot be updated.
+ */
+export function updateGiftCardToProto(data: Record<string, any>): any {
+  const { id, ...rest } = data
+  const out: Record<string, any> = { id: id ?? "" }
+  const paths: string[] = []
+  for (const [key, value] of Object.entries(rest)) {
+    if (value === undefined) {
+      continue
+    }
+    paths.push(key)
+    if (value === null) {
+      continue
+    }
+    const convert = UPDATE_CONVERTERS[key]
+    if (convert) {
+      out[key] = convert(value)
+    }
+  }
+  out.update_mask = { paths }
+  return out
+}
+
+// ------------------------------------------------------------ transactions
+
+export type GiftCardTransactionDTO = {
+  id: string
+  gift_card_id: string
+  type: "debit" | "credit" | null
+  amount: number
+  raw_amount: RawValue
+  currency_code: string
+  balance_after: number
+  raw_balance_after: RawValue
+  reference: string
+  reference_id: string
+  created_at: Date | null
+}
+
+export function transactionFromProto(tx: any): GiftCardTransactionDTO {
+  return {
+    id: tx.id,
+    gift_card_id: tx.gift_card_id,
+    type: fromProtoTransactionType(tx.type),
+    amount: toNumber(tx.amount),
+    raw_amount: toRaw(tx.amount),
+    currency_code: tx.currency_code,
+    balance_after: toNumber(tx.balance_after),
+    raw_balance_after: toRaw(tx.balance_after),
+    reference: tx.reference,
+    reference_id: tx.reference_id,
+    created_at: fromTimestamp(tx.created_at),
+  }
+}
+
+// ------------------------------------------------------------ points
+
+export type PointAdjustmentDTO = {
+  id: string
+  customer_id: string
+  delta: number
+  raw_delta: RawValue
+  reason: string
+  balance_after: number
+  raw_balance_after: RawValue
+  created_at: Date | null
+}
+
+export function adjustmentFromProto(a: any): PointAdjustmentDTO {
+  return {
+    id: a.id,
+    customer_id: a.customer_id,
+    delta: toNumber(a.delta),
+    raw_delta: toRaw(a.delta),
+    reason: a.reason,
+    balance_after: toNumber(a.balance_after),
+    raw_balance_after: toRaw(a.balance_after),
+    created_at: fromTimestamp(a.created_at),
+  }
+}
+
+// ------------------------------------------------------------ list arguments
+
+/** Medusa's `order` ({created_at: "DESC"} or "created_at DESC" / "-created_at") -> "created_at DESC". */
+export function toOrderString(order: unknown): string {
+  if (!order) {
+    return ""
+  }
+  if (typeof order === "string") {
+    return order
+      .split(",")
+      .map((part) => part.trim())
+      .filter(Boolean)
+      .map((part) => (part.startsWith("-") ? `${part.slice(1)} DESC` : part))
+      .join(", ")
+  }
+  if (typeof order === "object") {
+    return Object.entries(order as Record<string, unknown>)
+      .map(([field, dir]) => `${field} ${String(dir ?? "ASC").toUpperCase()}`)
+      .join(", ")
+  }
+  return String(order)
+}
+
+/** The repeated-string filters ListGiftCardsRequest takes flat. */
+export const LIST_FILTERS = ["id", "code", "status", "currency_code", "reference", "reference_id", "customer_id"] as const
+
+/** A filter value (value, array, or {$in}/{$eq}) as a list of strings. */
+export function filterValues(key: string, value: unknown): string[] {
+  if (value === undefined || value === null) {
+    return []
+  }
+  if (Array.isArray(value)) {
+    return value.map((v) => String(v))
+  }
+  if (typeof value === "object") {
+    const ops = value as Record<string, unknown>
+    const keys = Object.keys(ops)
+    if (keys.every((k) => k === "$in" || k === "$eq")) {
+      return keys.flatMap((k) => filterValues(key, ops[k]))
+    }
+    throw new TypeError(`Unsupported operator in gift card filter "${key}": ${keys.join(", ")}`)
+  }
+  return [String(value)]
+}

@@ -1,0 +1,396 @@
+import { MedusaError } from "@medusajs/framework/utils"
+import type { ModuleJoinerConfig } from "@medusajs/framework/types"
+import { LoyaltyGrpcClient, type LoyaltyGrpcOptions } from "./client"
+import {
+  adjustmentFromProto,
+  createGiftCardToProto,
+  filterValues,
+  fromProtoStatus,
+  fromTimestamp,
+  giftCardFromProto,
+  LIST_FILTERS,
+  toDecimalString,
+  toNumber,
+  toOrderString,
+  toProtoStatus,
+  toRaw,
+  transactionFromProto,
+  updateGiftCardToProto,
+  type GiftCardDTO,
+  type GiftCardTransactionDTO,
+  type PointAdjustmentDTO,
+  type RawValue,
+} from "./convert"
+import { joinerConfig } from "./joiner"
+
+export type LoyaltyModuleOptions = LoyaltyGrpcOptions
+
+export type ListConfig = {
+  skip?: number | null
+  take?: number | null
+  order?: string | Record<string, string>
+  select?: string[]
+  relations?: string[]
+  withDeleted?: boolean
+  [key: string]: unknown
+}
+
+export type AdjustPointsInput = {
+  customer_id: string
+  delta: number | string | { toString(): string }
+  reason?: string | null
+  include_history?: boolean
+  idempotency_key?: string | null
+}
+
+export type AdjustPointsResult = {
+  id: string
+  customer_id: string
+  delta: number
+  raw_delta: RawValue
+  balance_after: number
+  raw_balance_after: RawValue
+  updated_at: Date | null
+  history?: PointAdjustmentDTO[]
+}
+
+export type PointsBalance = {
+  customer_id: string
+  balance: number
+  raw_balance: RawValue
+  updated_at: Date | null
+  history?: PointAdjustmentDTO[]
+}
+
+export type GiftCardMovementInput = {
+  id?: string
+  code?: string
+  amount: number | string | { toString(): string }
+  currency_code: string
+  reference?: string | null
+  reference_id?: string | null
+  idempotency_key?: string | null
+}
+
+export type GiftCardMovementResult = {
+  transaction: GiftCardTransactionDTO
+  balance: number
+  raw_balance: RawValue
+  status: "pending" | "redeemed" | null
+}
+
+/** Server maximum for `take` (ListGiftCardsRequest). */
+const MAX_TAKE = 1000
+
+function invalid(message: string): MedusaError {
+  return new MedusaError(MedusaError.Types.INVALID_DATA, message)
+}
+
+/** Runs a conversion; its TypeError becomes a MedusaError (never a plain Error). */
+function convert<T>(fn: () => T): T {
+  try {
+    return fn()
+  } catch (e) {
+    if (MedusaError.isMedusaError(e as any)) {
+      throw e
+    }
+    throw invalid((e as Error).message)
+  }
+}
+
+function asArray<T>(value: T | T[]): T[] {
+  return Array.isArray(value) ? value : [value]
+}
+
+function idsOf(ids: string | string[] | { id: string } | { id: string }[]): string[] {
+  return asArray(ids as any).map((x: any) => (typeof x === "string" ? x : x?.id))
+}
+
+/**
+ * The `loyalty` module service: Medusa's Loyalty Module surface
+ * (ILoyaltyModuleService of @medusajs/loyalty-plugin) plus the points ledger,
+ * every method one gRPC call to loyalty.v1.LoyaltyService.
+ */
+export default class LoyaltyModuleService {
+  protected readonly options_: LoyaltyModuleOptions
+  protected readonly grpc_: LoyaltyGrpcClient
+
+  /** Medusa's module lifecycle hooks: close the channel on shutdown. */
+  __hooks = {
+    onApplicationShutdown: async () => {
+      this.grpc_.close()
+    },
+  }
+
+  constructor(_deps: Record<string, unknown> = {}, options: LoyaltyModuleOptions = {}) {
+    this.options_ = options ?? {}
+    this.grpc_ = new LoyaltyGrpcClient(this.options_)
+  }
+
+  __joinerConfig(): ModuleJoinerConfig {
+    return joinerConfig
+  }
+
+  /** The address this service dials (for logs and error messages). */
+  get address(): string {
+    return this.grpc_.address
+  }
+
+  // ------------------------------------------------------------ gift cards
+
+  createGiftCards(data: Record<string, any>[], sharedContext?: unknown): Promise<GiftCardDTO[]>
+  createGiftCards(data: Record<string, any>, sharedContext?: unknown): Promise<GiftCardDTO>
+  async createGiftCards(data: Record<string, any> | Record<string, any>[]): Promise<GiftCardDTO | GiftCardDTO[]> {
+    const input = asArray(data)
+    const request = convert(() => ({ gift_cards: input.map(createGiftCardToProto) }))
+    const res = await this.grpc_.call("CreateGiftCards", request)
+    const cards = (res.gift_cards ?? []).map(giftCardFromProto)
+    return Array.isArray(data) ? cards : cards[0]
+  }
+
+  updateGiftCards(data: Record<string, any>[], sharedContext?: unknown): Promise<GiftCardDTO[]>
+  updateGiftCards(data: Record<string, any>, sharedContext?: unknown): Promise<GiftCardDTO>
+  async updateGiftCards(data: Record<string, any> | Record<string, any>[]): Promise<GiftCardDTO | GiftCardDTO[]> {
+    const input = asArray(data)
+    const request = convert(() => ({ gift_cards: input.map(updateGiftCardToProto) }))
+    const res = await this.grpc_.call("UpdateGiftCards", request)
+    const cards = (res.gift_cards ?? []).map(giftCardFromProto)
+    return Array.isArray(data) ? cards : cards[0]
+  }
+
+  async retrieveGiftCard(id: string, config: ListConfig = {}): Promise<GiftCardDTO> {
+    const res = await this.grpc_.call("RetrieveGiftCard", { id: id ?? "" })
+    return project(giftCardFromProto(res), config.select)
+  }
+
+  async listGiftCards(filters: Record<string, any> = {}, config: ListConfig = {}): Promise<GiftCardDTO[]> {
+    const [cards] = await this.list_(filters, config, false)
+    return cards
+  }
+
+  async listAndCountGiftCards(
+    filters: Record<string, any> = {},
+    config: ListConfig = {}
+  ): Promise<[GiftCardDTO[], number]> {
+    return this.list_(filters, config, true)
+  }
+
+  async deleteGiftCards(ids: string | string[]): Promise<void> {
+    const list = idsOf(ids)
+    if (!list.length) {
+      return
+    }
+    await this.grpc_.call("DeleteGiftCards", { ids: list })
+  }
+
+  async softDeleteGiftCards(ids: string | string[]): Promise<Record<string, string[]> | void> {
+    const list = idsOf(ids)
+    if (!list.length) {
+      return
+    }
+    const res = await this.grpc_.call("SoftDeleteGiftCards", { ids: list })
+    return { gift_card_id: res.ids ?? [] }
+  }
+
+  async restoreGiftCards(ids: string | string[]): Promise<Record<string, string[]> | void> {
+    const list = idsOf(ids)
+    if (!list.length) {
+      return
+    }
+    const res = await this.grpc_.call("RestoreGiftCards", { ids: list })
+    return { gift_card_id: res.ids ?? [] }
+  }
+
+  /** The server's code settings, in the shape of the plugin's options. */
+  async getOptions(): Promise<{ prefix: string; sections: number }> {
+    const res = await this.grpc_.call("GetOptions", {})
+    return { prefix: res.prefix, sections: res.sections }
+  }
+
+  async debitGiftCard(input: GiftCardMovementInput): Promise<GiftCardMovementResult> {
+    return this.movement_("DebitGiftCard", input)
+  }
+
+  async creditGiftCard(input: GiftCardMovementInput): Promise<GiftCardMovementResult> {
+    return this.movement_("CreditGiftCard", input)
+  }
+
+  async listGiftCardTransactions(
+    giftCardId: string,
+    config: { limit?: number; page_token?: string } = {}
+  ): Promise<{ gift_card_transactions: GiftCardTransactionDTO[]; next_page_token: string }> {
+    const res = await this.grpc_.call("ListGiftCardTransactions", {
+      gift_card_id: giftCardId ?? "",
+      page_size: config.limit ?? 0,
+      page_token: config.page_token ?? "",
+    })
+    return {
+      gift_card_transactions: (res.gift_card_transactions ?? []).map(transactionFromProto),
+      next_page_token: res.next_page_token ?? "",
+    }
+  }
+
+  // ------------------------------------------------------------ points
+
+  async adjustPoints(input: AdjustPointsInput): Promise<AdjustPointsResult> {
+    const delta = toDecimalString(input?.delta)
+    const res = await this.grpc_.call("AdjustPoints", {
+      customer_id: input?.customer_id ?? "",
+      delta,
+      reason: input?.reason ?? "",
+      include_history: !!input?.include_history,
+      idempotency_key: input?.idempotency_key ?? "",
+    })
+    const out: AdjustPointsResult = {
+      id: res.id,
+      customer_id: res.customer_id,
+      delta: toNumber(delta),
+      raw_delta: toRaw(delta),
+      balance_after: toNumber(res.balance_after),
+      raw_balance_after: toRaw(res.balance_after),
+      updated_at: fromTimestamp(res.updated_at),
+    }
+    if (input?.include_history) {
+      out.history = (res.history ?? []).map(adjustmentFromProto)
+    }
+    return out
+  }
+
+  async getPointsBalance(customerId: string, config: { include_history?: boolean } = {}): Promise<PointsBalance> {
+    const res = await this.grpc_.call("GetPointsBalance", {
+      customer_id: customerId ?? "",
+      include_history: !!config.include_history,
+    })
+    const out: PointsBalance = {
+      customer_id: res.customer_id,
+      balance: toNumber(res.balance),
+      raw_balance: toRaw(res.balance),
+      updated_at: fromTimestamp(res.updated_at),
+    }
+    if (config.include_history) {
+      out.history = (res.history ?? []).map(adjustmentFromProto)
+    }
+    return out
+  }
+
+  async listPointAdjustments(
+    customerId: string,
+    config: { limit?: number; page_token?: string } = {}
+  ): Promise<{ point_adjustments: PointAdjustmentDTO[]; next_page_token: string }> {
+    const res = await this.grpc_.call("ListPointAdjustments", {
+      customer_id: customerId ?? "",
+      page_size: config.limit ?? 0,
+      page_token: config.page_token ?? "",
+    })
+    return {
+      point_adjustments: (res.point_adjustments ?? []).map(adjustmentFromProto),
+      next_page_token: res.next_page_token ?? "",
+    }
+  }
+
+  // ------------------------------------------------------------ internals
+
+  private async movement_(method: string, input: GiftCardMovementInput): Promise<GiftCardMovementResult> {
+    const request: Record<string, any> = {
+      amount: toDecimalString(input?.amount),
+      currency_code: input?.currency_code ?? "",
+      reference: input?.reference ?? "",
+      reference_id: input?.reference_id ?? "",
+      idempotency_key: input?.idempotency_key ?? "",
+    }
+    if (input?.id) {
+      request.id = input.id
+    } else if (input?.code) {
+      request.code = input.code
+    }
+    const res = await this.grpc_.call(method, request)
+    return {
+      transaction: transactionFromProto(res.transaction ?? {}),
+      balance: toNumber(res.balance),
+      raw_balance: toRaw(res.balance),
+      status: fromProtoStatus(res.status),
+    }
+  }
+
+  private buildListRequest(filters: Record<string, any>, config: ListConfig): Record<string, any> {
+    const request: Record<string, any> = {}
+    for (const [key, value] of Object.entries(filters ?? {})) {
+      if (value === undefined || key === "context") {
+        continue
+      }
+      if ((LIST_FILTERS as readonly string[]).includes(key)) {
+        const values = filterValues(key, value)
+        request[key] = key === "status" ? values.map((v) => toProtoStatus(v)) : values
+      } else if (key === "q") {
+        request.q = String(value ?? "")
+      } else {
+        throw invalid(`Unsupported gift card filter: ${key}`)
+      }
+    }
+    if (config.skip !== undefined && config.skip !== null) {
+      request.skip = Number(config.skip)
+    }
+    if (config.take !== undefined && config.take !== null) {
+      request.take = Number(config.take)
+    }
+    const order = toOrderString(config.order)
+    if (order) {
+      request.order = order
+    }
+    if (config.withDeleted) {
+      request.with_deleted = true
+    }
+    return request
+  }
+
+  private async list_(
+    filters: Record<string, any>,
+    config: ListConfig,
+    withCount: boolean
+  ): Promise<[GiftCardDTO[], number]> {
+    const cfg = config ?? {}
+    const request = convert(() => this.buildListRequest(filters, cfg))
+    if (cfg.take === null) {
+      // Medusa's "no limit" (e.g. Query fetching by a list of ids): read every page.
+      const cards: GiftCardDTO[] = []
+      let skip = Number(cfg.skip ?? 0)
+      let count = 0
+      for (;;) {
+        const res = await this.grpc_.call("ListGiftCards", {
+          ...request,
+          skip,
+          take: MAX_TAKE,
+          with_count: withCount && cards.length === 0,
+        })
+        const page = (res.gift_cards ?? []).map(giftCardFromProto)
+        if (withCount && cards.length === 0) {
+          count = res.count ?? 0
+        }
+        cards.push(...page)
+        if (page.length < MAX_TAKE) {
+          break
+        }
+        skip += page.length
+      }
+      return [cards.map((c) => project(c, cfg.select)), withCount ? count : cards.length]
+    }
+    const res = await this.grpc_.call("ListGiftCards", { ...request, with_count: withCount })
+    const cards = (res.gift_cards ?? []).map((gc: any) => project(giftCardFromProto(gc), cfg.select))
+    return [cards, withCount ? res.count ?? 0 : cards.length]
+  }
+}
+
+/** Keeps only the selected top-level fields (plus id), as Medusa's `select` does. */
+function project<T extends Record<string, any>>(card: T, select?: string[]): T {
+  if (!select || !select.length || select.includes("*")) {
+    return card
+  }
+  const keep = new Set(["id", ...select.map((s) => s.split(".")[0])])
+  const out: Record<string, any> = {}
+  for (const key of Object.keys(card)) {
+    if (keep.has(key) || (key.startsWith("raw_") && keep.has(key.slice(4)))) {
+      out[key] = card[key]
+    }
+  }
+  return out as T
+}

@@ -1,0 +1,3 @@
+export * from "./steps/create-gift-cards"
+export * from "./steps/adjust-points"
+export * from "./adjust-points"

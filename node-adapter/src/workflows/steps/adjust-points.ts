@@ -1,0 +1,62 @@
+import { createStep, StepResponse } from "@medusajs/framework/workflows-sdk"
+import { LOYALTY_MODULE } from "../../modules/loyalty/joiner"
+import type LoyaltyModuleService from "../../modules/loyalty/service"
+import type { AdjustPointsInput, AdjustPointsResult } from "../../modules/loyalty/service"
+import { toDecimalString } from "../../modules/loyalty/convert"
+
+export type AdjustPointsStepInput = AdjustPointsInput
+
+type Compensation = {
+  customer_id: string
+  delta: string
+  adjustment_id: string
+  idempotency_key: string
+}
+
+export const adjustPointsStepId = "adjust-loyalty-points"
+
+/** "100" -> "-100", "-50" -> "50" (a string operation: no float rounding). */
+export function negateDecimal(delta: string): string {
+  const d = delta.trim()
+  if (d.startsWith("-")) {
+    return d.slice(1)
+  }
+  return `-${d.startsWith("+") ? d.slice(1) : d}`
+}
+
+/** The idempotency key of the reversal: derived from the original, so a retried compensation applies once. */
+export function reversalKey(original: { idempotency_key?: string | null; adjustment_id: string }): string {
+  return `reversal:${original.idempotency_key || original.adjustment_id}`
+}
+
+/**
+ * Adjusts a customer's points. Compensation applies the reverse adjustment
+ * with an idempotency key derived from the original.
+ */
+export const adjustPointsStep = createStep(
+  adjustPointsStepId,
+  async (input: AdjustPointsStepInput, { container }) => {
+    const loyalty = container.resolve<LoyaltyModuleService>(LOYALTY_MODULE)
+    const delta = toDecimalString(input.delta)
+    const result: AdjustPointsResult = await loyalty.adjustPoints({ ...input, delta })
+    const compensation: Compensation = {
+      customer_id: result.customer_id,
+      delta,
+      adjustment_id: result.id,
+      idempotency_key: reversalKey({ idempotency_key: input.idempotency_key, adjustment_id: result.id }),
+    }
+    return new StepResponse(result, compensation)
+  },
+  async (compensation: Compensation | undefined, { container }) => {
+    if (!compensation) {
+      return
+    }
+    const loyalty = container.resolve<LoyaltyModuleService>(LOYALTY_MODULE)
+    await loyalty.adjustPoints({
+      customer_id: compensation.customer_id,
+      delta: negateDecimal(compensation.delta),
+      reason: `Reversal of ${compensation.adjustment_id}`,
+      idempotency_key: compensation.idempotency_key,
+    })
+  }
+)
