@@ -44,15 +44,16 @@ class LoyaltyError(Exception):
         super().__init__(message)
         self.message = message
         self.code = code
-        self.reason = reason if reason is not None else self.REASON
+        self.reason = reason
         self.field_violations = field_violations
         #: ErrorInfo.metadata, e.g. {"field": "delta"}.
         self.metadata: dict[str, str] = dict(metadata or {})
 
     def __str__(self) -> str:
         text = f"{self.reason or self.code.name}: {self.message}"
-        if self.field_violations:
-            fields = "; ".join(f"{v.field}: {v.description}" for v in self.field_violations)
+        extra = [v for v in self.field_violations if v.description not in self.message]
+        if extra:
+            fields = "; ".join(f"{v.field}: {v.description}" for v in extra)
             text = f"{text} ({fields})"
         return text
 

@@ -19,11 +19,11 @@ class RetryPolicy:
     """How often and how patiently to retry. ``RetryPolicy(max_attempts=1)``: never."""
 
     #: Total attempts, the first included.
-    max_attempts: int = 5
+    max_attempts: int = 6
     #: Upper bound of the first wait, in seconds.
-    initial_backoff: float = 0.1
-    #: Upper bound of any wait, in seconds.
-    max_backoff: float = 2.0
+    initial_backoff: float = 0.2
+    #: Upper bound of any wait, in seconds (the defaults wait at most 6.2 s in all).
+    max_backoff: float = 5.0
     multiplier: float = 2.0
     #: Source of randomness for the jitter (tests may pass a seeded one).
     rng: random.Random = field(default_factory=random.Random, compare=False, repr=False)
