@@ -10,6 +10,7 @@ import signal
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
+
 from loyalty.v1 import loyalty_pb2, loyalty_pb2_grpc
 
 from .api.interceptors import CallInterceptor

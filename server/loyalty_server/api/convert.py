@@ -7,6 +7,7 @@ from typing import Any
 
 from google.protobuf import json_format, struct_pb2, timestamp_pb2
 from google.protobuf.message import Message
+
 from loyalty.v1 import loyalty_pb2 as pb
 
 from ..domain import gift_cards, points
@@ -17,7 +18,7 @@ _STATUS_TO_PB = {
     gift_cards.PENDING: pb.GIFT_CARD_STATUS_PENDING,
     gift_cards.REDEEMED: pb.GIFT_CARD_STATUS_REDEEMED,
 }
-_STATUS_FROM_PB = {v: k for k, v in _STATUS_TO_PB.items()}
+_STATUS_FROM_PB: dict[int, str] = {v: k for k, v in _STATUS_TO_PB.items()}
 _TX_TYPE_TO_PB = {
     gift_cards.DEBIT: pb.GIFT_CARD_TRANSACTION_TYPE_DEBIT,
     gift_cards.CREDIT: pb.GIFT_CARD_TRANSACTION_TYPE_CREDIT,

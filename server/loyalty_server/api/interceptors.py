@@ -39,7 +39,7 @@ def _tolerant(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], 
     return deserialize
 
 
-class CallInterceptor(grpc.aio.ServerInterceptor):
+class CallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
     """Wraps every unary-unary handler; streaming ones (reflection, health Watch) pass."""
 
     async def intercept_service(

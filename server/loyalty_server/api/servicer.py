@@ -6,7 +6,8 @@ statuses by api/interceptors.py.
 
 from __future__ import annotations
 
-import grpc
+from typing import Any, TypeAlias
+
 from loyalty.v1 import loyalty_pb2 as pb
 from loyalty.v1 import loyalty_pb2_grpc
 
@@ -15,7 +16,8 @@ from ..domain.money import format_decimal
 from ..domain.points import AdjustmentRequest, Points
 from . import convert
 
-Context = grpc.aio.ServicerContext
+# grpc ships no type information; this names what the handlers receive.
+Context: TypeAlias = Any  # grpc.aio.ServicerContext
 
 
 class LoyaltyServicer(loyalty_pb2_grpc.LoyaltyServiceServicer):
@@ -115,7 +117,7 @@ class LoyaltyServicer(loyalty_pb2_grpc.LoyaltyServiceServicer):
     async def ListGiftCards(
         self, request: pb.ListGiftCardsRequest, context: Context
     ) -> pb.ListGiftCardsResponse:
-        cards, count = await self._gift_cards.list(convert.list_query(request))
+        cards, count = await self._gift_cards.list_cards(convert.list_query(request))
         return pb.ListGiftCardsResponse(
             gift_cards=[convert.gift_card(c) for c in cards], count=count or 0
         )

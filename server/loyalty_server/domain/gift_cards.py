@@ -10,13 +10,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from functools import partial
+from typing import Any
 
-from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..store import gift_cards as store
-from ..store.db import Database
+from ..store.db import AnyRow, Database
 from . import codes, validation
 from .currencies import currency_code
 from .errors import Duplicate, InvalidData, NotAllowed, NotFound
@@ -160,12 +160,12 @@ _CARD_FIELDS = [f.name for f in fields(GiftCard)]
 _TX_FIELDS = [f.name for f in fields(Transaction)]
 
 
-def _card(row: Row[Any]) -> GiftCard:
+def _card(row: AnyRow) -> GiftCard:
     m = row._mapping
     return GiftCard(**{name: m[name] for name in _CARD_FIELDS})
 
 
-def _transaction(row: Row[Any]) -> Transaction:
+def _transaction(row: AnyRow) -> Transaction:
     m = row._mapping
     return Transaction(**{name: m[name] for name in _TX_FIELDS})
 
@@ -246,17 +246,18 @@ class GiftCards:
 
     def _validate_new(self, card: NewGiftCard, prefix: str, v: Violations) -> dict[str, Any]:
         row: dict[str, Any] = {
-            "code": v.check(lambda: codes.validate(card.code, f"{prefix}code"))
+            "code": v.check(partial(codes.validate, card.code, f"{prefix}code"))
             if card.code
             else None,
             "status": PENDING
             if card.status is None
-            else v.check(lambda: _status(card.status, f"{prefix}status")),
+            else v.check(partial(_status, card.status, f"{prefix}status")),
             "expires_at": card.expires_at,
         }
         for name in ("value", "currency_code", "note", "metadata", *OPTIONAL_TEXT_FIELDS):
-            raw = getattr(card, name)
-            row[name] = v.check(lambda n=name, r=raw: _validate_field(n, r, f"{prefix}{n}"))
+            row[name] = v.check(
+                partial(_validate_field, name, getattr(card, name), f"{prefix}{name}")
+            )
         return row
 
     async def create(self, cards: Sequence[NewGiftCard]) -> list[GiftCard]:
@@ -317,17 +318,21 @@ class GiftCards:
         for i, item in enumerate(updates):
             prefix = f"gift_cards[{i}]."
             card_id = violations.check(
-                lambda item=item, prefix=prefix: validation.text(
-                    item.id, f"{prefix}id", max_length=validation.MAX_ID, required=True
+                partial(
+                    validation.text,
+                    item.id,
+                    f"{prefix}id",
+                    max_length=validation.MAX_ID,
+                    required=True,
                 )
             )
-            changes = {}
+            changes: dict[str, Any] = {}
             for name, raw in item.changes.items():
                 if raw is None and name in {"value", "currency_code", "status"}:
                     violations.add(f"{prefix}{name}", f"{name} cannot be cleared")
                     continue
                 changes[name] = violations.check(
-                    lambda n=name, r=raw, p=prefix: _validate_field(n, r, f"{p}{n}")
+                    partial(_validate_field, name, raw, f"{prefix}{name}")
                 )
             checked.append((card_id or "", changes))
         violations.raise_if_any()
@@ -354,12 +359,12 @@ class GiftCards:
         self, conn: AsyncConnection, card: GiftCard, changes: dict[str, Any]
     ) -> dict[str, Any]:
         values = dict(changes)
-        if "currency_code" in values and values["currency_code"] != card.currency_code:
-            if await store.has_transactions(conn, card.id):
-                raise NotAllowed(
-                    f"Gift card {card.id} already has transactions in {card.currency_code}; "
-                    "its currency_code cannot change"
-                )
+        changes_currency = values.get("currency_code", card.currency_code) != card.currency_code
+        if changes_currency and await store.has_transactions(conn, card.id):
+            raise NotAllowed(
+                f"Gift card {card.id} already has transactions in {card.currency_code}; "
+                "its currency_code cannot change"
+            )
         if "value" in values:
             spent = subtract(card.value, card.balance)
             balance = subtract(values["value"], spent)
@@ -392,17 +397,16 @@ class GiftCards:
 
         return await self._db.run(work)
 
-    async def list(self, query: ListQuery) -> tuple[list[GiftCard], int | None]:
+    async def list_cards(self, query: ListQuery) -> tuple[list[GiftCard], int | None]:
         v = Violations()
         take = DEFAULT_TAKE if query.take is None else query.take
         if query.skip < 0:
             v.add("skip", "skip must not be negative")
         if not 0 <= take <= MAX_TAKE:
             v.add("take", f"take must be between 0 and {MAX_TAKE}")
-        order = v.check(lambda: _parse_order(query.order))
-        for name, values in (("status", query.statuses),):
-            for value in values:
-                v.check(lambda n=name, x=value: _status(x, n))
+        order = v.check(partial(_parse_order, query.order))
+        for status in query.statuses:
+            v.check(partial(_status, status, "status"))
         for name, values in (
             ("id", query.ids),
             ("code", query.codes),
@@ -414,8 +418,8 @@ class GiftCards:
             if len(values) > MAX_TAKE:
                 v.add(name, f"{name} filters at most {MAX_TAKE} values")
             for value in values:
-                v.check(lambda n=name, x=value: validation.text(x, n, max_length=validation.MAX_ID))
-        v.check(lambda: validation.text(query.q, "q", max_length=validation.MAX_ID))
+                v.check(partial(validation.text, value, name, max_length=validation.MAX_ID))
+        v.check(partial(validation.text, query.q, "q", max_length=validation.MAX_ID))
         v.raise_if_any()
         assert order is not None
         card_query = store.CardQuery(
@@ -463,8 +467,12 @@ class GiftCards:
         v = Violations()
         for i, card_id in enumerate(ids):
             v.check(
-                lambda i=i, c=card_id: validation.text(
-                    c, f"ids[{i}]", max_length=validation.MAX_ID, required=True
+                partial(
+                    validation.text,
+                    card_id,
+                    f"ids[{i}]",
+                    max_length=validation.MAX_ID,
+                    required=True,
                 )
             )
         v.raise_if_any()
@@ -485,22 +493,29 @@ class GiftCards:
     async def credit(self, spend: Spend) -> SpendResult:
         return await self._spend(spend, CREDIT)
 
-    async def _spend(self, spend: Spend, kind: Literal["debit", "credit"]) -> SpendResult:
+    async def _spend(self, spend: Spend, kind: str) -> SpendResult:
         v = Violations()
-        lookup = v.check(lambda: _lookup(spend.id, spend.code))
+        lookup = v.check(partial(_lookup, spend.id, spend.code))
         amount = v.check(
-            lambda: parse_decimal(
-                spend.amount, "amount", message=AMOUNT_MESSAGE, allow_negative=False
+            partial(
+                parse_decimal, spend.amount, "amount", message=AMOUNT_MESSAGE, allow_negative=False
             )
         )
-        currency = v.check(lambda: currency_code(spend.currency_code))
-        for name in ("reference", "reference_id"):
-            v.check(
-                lambda n=name: validation.text(getattr(spend, n), n, max_length=validation.MAX_ID)
+        currency = v.check(partial(currency_code, spend.currency_code))
+        v.check(
+            partial(validation.text, spend.reference, "reference", max_length=validation.MAX_ID)
+        )
+        v.check(
+            partial(
+                validation.text, spend.reference_id, "reference_id", max_length=validation.MAX_ID
             )
+        )
         key = v.check(
-            lambda: validation.text(
-                spend.idempotency_key, "idempotency_key", max_length=validation.MAX_KEY
+            partial(
+                validation.text,
+                spend.idempotency_key,
+                "idempotency_key",
+                max_length=validation.MAX_KEY,
             )
         )
         v.raise_if_any()

@@ -9,13 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
 
-from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..store import points as store
-from ..store.db import Database
+from ..store.db import AnyRow, Database
 from . import validation
 from .errors import InvalidData, NotAllowed
 from .idempotency import check_replay, request_hash
@@ -75,7 +73,7 @@ class _ValidAdjustment:
     request_hash: str
 
 
-def _adjustment(row: Row[Any]) -> Adjustment:
+def _adjustment(row: AnyRow) -> Adjustment:
     m = row._mapping
     return Adjustment(
         m["id"], m["customer_id"], m["delta"], m["reason"], m["balance_after"], m["created_at"]

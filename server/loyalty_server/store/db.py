@@ -5,15 +5,17 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
-from sqlalchemy import event, exc, text
+from sqlalchemy import Row, event, exc, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+# A result row of any shape; callers read it by column name.
+AnyRow: TypeAlias = "Row[*tuple[Any, ...]]"
 
 # PostgreSQL SQLSTATEs worth retrying as a whole transaction.
 _RETRY_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock detected

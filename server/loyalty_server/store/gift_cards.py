@@ -10,14 +10,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
     Float,
-    Row,
+    Table,
     bindparam,
-    cast,
     delete,
     func,
     insert,
@@ -25,12 +24,14 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from .db import AnyRow
 from .models import GiftCard, GiftCardTransaction
 
-_cards = GiftCard.__table__
-_ledger = GiftCardTransaction.__table__
+_cards = cast(Table, GiftCard.__table__)
+_ledger = cast(Table, GiftCardTransaction.__table__)
 _live = _cards.c.deleted_at.is_(None)
 _NO_CURSOR = 2**63 - 1
 
@@ -111,14 +112,14 @@ class CardQuery:
     take: int = 15
 
 
-async def lock_card(conn: AsyncConnection, *, id: str | None, code: str | None) -> Row[Any] | None:
+async def lock_card(conn: AsyncConnection, *, id: str | None, code: str | None) -> AnyRow | None:
     """A live (not soft-deleted) card by id or code, locked until the transaction ends."""
     if id is not None:
         return (await conn.execute(_lock_by_id, {"id": id})).first()
     return (await conn.execute(_lock_by_code, {"code": code})).first()
 
 
-async def get_card(conn: AsyncConnection, *, id: str | None, code: str | None) -> Row[Any] | None:
+async def get_card(conn: AsyncConnection, *, id: str | None, code: str | None) -> AnyRow | None:
     if id is not None:
         return (await conn.execute(_by_id, {"id": id})).first()
     return (await conn.execute(_by_code, {"code": code})).first()
@@ -153,7 +154,7 @@ async def has_transactions(conn: AsyncConnection, card_id: str) -> bool:
 
 async def transaction_by_key(
     conn: AsyncConnection, card_id: str, idempotency_key: str
-) -> Row[Any] | None:
+) -> AnyRow | None:
     params = {"gift_card_id": card_id, "idempotency_key": idempotency_key}
     return (await conn.execute(_tx_by_key, params)).first()
 
@@ -164,7 +165,7 @@ async def insert_transaction(conn: AsyncConnection, values: dict[str, Any]) -> N
 
 async def transactions_page(
     conn: AsyncConnection, card_id: str, *, before_seq: int | None, limit: int
-) -> list[Row[Any]]:
+) -> list[AnyRow]:
     params = {
         "gift_card_id": card_id,
         "before": _NO_CURSOR if before_seq is None else before_seq,
@@ -200,14 +201,14 @@ def _conditions(query: CardQuery) -> list[ColumnElement[bool]]:
 
 async def list_cards(
     conn: AsyncConnection, query: CardQuery, *, with_count: bool
-) -> tuple[list[Row[Any]], int | None]:
+) -> tuple[list[AnyRow], int | None]:
     conditions = _conditions(query)
     dialect = conn.dialect.name
     ordering = []
     for name, descending in query.order:
         column: ColumnElement[Any] = _cards.c[name]
         if name in _NUMERIC and dialect == "sqlite":
-            column = cast(column, Float)  # SQLite keeps money as text; sort by magnitude
+            column = sql_cast(column, Float)  # SQLite keeps money as text; sort by magnitude
         ordering.append(column.desc() if descending else column.asc())
     ordering.append(_cards.c.id.asc())  # a total order, so pages never overlap
     statement = (

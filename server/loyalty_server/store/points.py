@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Row, bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from .db import AnyRow
 from .models import PointAccount, PointAdjustment
 
-_accounts = PointAccount.__table__
-_ledger = PointAdjustment.__table__
+_accounts = cast(Table, PointAccount.__table__)
+_ledger = cast(Table, PointAdjustment.__table__)
 
 ADJUSTMENT_COLUMNS = (
     _ledger.c.id,
@@ -47,12 +48,12 @@ _page = (
 )
 
 
-async def lock_account(conn: AsyncConnection, customer_id: str) -> Row[Any] | None:
+async def lock_account(conn: AsyncConnection, customer_id: str) -> AnyRow | None:
     """The account row, locked until the transaction ends (SQLite: already serialized)."""
     return (await conn.execute(_lock_account, {"customer_id": customer_id})).first()
 
 
-async def get_account(conn: AsyncConnection, customer_id: str) -> Row[Any] | None:
+async def get_account(conn: AsyncConnection, customer_id: str) -> AnyRow | None:
     return (await conn.execute(_account, {"customer_id": customer_id})).first()
 
 
@@ -75,7 +76,7 @@ async def set_balance(
 
 async def adjustment_by_key(
     conn: AsyncConnection, customer_id: str, idempotency_key: str
-) -> Row[Any] | None:
+) -> AnyRow | None:
     params = {"customer_id": customer_id, "idempotency_key": idempotency_key}
     return (await conn.execute(_by_key, params)).first()
 
@@ -86,7 +87,7 @@ async def insert_adjustment(conn: AsyncConnection, values: dict[str, Any]) -> No
 
 async def adjustments_page(
     conn: AsyncConnection, customer_id: str, *, before_seq: int | None, limit: int
-) -> list[Row[Any]]:
+) -> list[AnyRow]:
     """Newest first, strictly older than `before_seq` when given."""
     params = {
         "customer_id": customer_id,
