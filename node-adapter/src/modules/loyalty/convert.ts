@@ -103,6 +103,8 @@ export function fromTimestamp(ts: Timestamp | null | undefined): Date | null {
 }
 
 // ------------------------------------------------------------ Struct
+// protobufjs bundles the well-known types with camelCase field names
+// (numberValue, structValue, ...), whatever keepCase says.
 
 export function toStruct(obj: unknown): any | undefined {
   if (obj === undefined || obj === null) {
@@ -123,27 +125,27 @@ export function toStruct(obj: unknown): any | undefined {
 
 function toValue(v: unknown): any {
   if (v === null || v === undefined) {
-    return { null_value: "NULL_VALUE" }
+    return { nullValue: "NULL_VALUE" }
   }
   if (typeof v === "number") {
-    return { number_value: v }
+    return { numberValue: v }
   }
   if (typeof v === "string") {
-    return { string_value: v }
+    return { stringValue: v }
   }
   if (typeof v === "boolean") {
-    return { bool_value: v }
+    return { boolValue: v }
   }
   if (v instanceof Date) {
-    return { string_value: v.toISOString() }
+    return { stringValue: v.toISOString() }
   }
   if (Array.isArray(v)) {
-    return { list_value: { values: v.map(toValue) } }
+    return { listValue: { values: v.map(toValue) } }
   }
   if (typeof v === "object") {
-    return { struct_value: toStruct(v) }
+    return { structValue: toStruct(v) }
   }
-  return { string_value: String(v) }
+  return { stringValue: String(v) }
 }
 
 export function fromStruct(struct: any): Record<string, unknown> | null {
@@ -163,18 +165,18 @@ function fromValue(v: any): unknown {
   }
   const kind: string | undefined = v.kind
   switch (kind) {
-    case "null_value":
+    case "nullValue":
       return null
-    case "number_value":
-      return v.number_value
-    case "string_value":
-      return v.string_value
-    case "bool_value":
-      return v.bool_value
-    case "struct_value":
-      return fromStruct(v.struct_value)
-    case "list_value":
-      return (v.list_value?.values ?? []).map(fromValue)
+    case "numberValue":
+      return v.numberValue
+    case "stringValue":
+      return v.stringValue
+    case "boolValue":
+      return v.boolValue
+    case "structValue":
+      return fromStruct(v.structValue)
+    case "listValue":
+      return (v.listValue?.values ?? []).map(fromValue)
     default:
       return null
   }

@@ -1,0 +1,31 @@
+// The built package, as Medusa loads it (.medusa/server/src).
+import { createRequire } from "node:module"
+import { existsSync } from "node:fs"
+import { join } from "node:path"
+import { ADAPTER_ROOT } from "./server.mjs"
+
+const require = createRequire(import.meta.url)
+const entry = join(ADAPTER_ROOT, ".medusa", "server", "src", "index.js")
+if (!existsSync(entry)) {
+  throw new Error(`${entry} is missing: run "npm run build" first`)
+}
+export const pkg = require(entry)
+export const moduleExport = require(join(ADAPTER_ROOT, ".medusa", "server", "src", "modules", "loyalty", "index.js"))
+export const { MedusaError, BigNumber } = require("@medusajs/framework/utils")
+
+/** A fresh module service, constructed the way Medusa does: new Service(deps, options). */
+export function makeService(options) {
+  const Service = moduleExport.default.service
+  return new Service({}, options)
+}
+
+/** Awaits a rejection and returns it (fails if the promise resolves). */
+export async function rejection(promise) {
+  try {
+    const value = await promise
+    throw Object.assign(new Error(`expected a rejection, got ${JSON.stringify(value)}`), { unexpected: true })
+  } catch (e) {
+    if (e && e.unexpected) throw e
+    return e
+  }
+}
