@@ -1,4 +1,4 @@
-"""`loyalty-server serve | migrate`: the operator's entry point."""
+"""`loyalty-server serve | migrate | verify`: the operator's entry point."""
 
 from __future__ import annotations
 
@@ -64,6 +64,10 @@ def _parser() -> argparse.ArgumentParser:
     _add_settings(serve, set(ENVIRONMENT))
     migrate_cmd = commands.add_parser("migrate", help="create or upgrade the database schema")
     _add_settings(migrate_cmd, set(ENVIRONMENT) - _SERVE_ONLY)
+    verify_cmd = commands.add_parser(
+        "verify", help="check balances against the ledgers (read-only, safe on a live database)"
+    )
+    _add_settings(verify_cmd, {"database_url", "allow_negative_balances"})
     return parser
 
 
@@ -91,6 +95,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     logs.configure(settings.log_level)
     try:
+        if args.command == "verify":
+            from .verify import run as verify
+
+            return verify(
+                settings.database_url, allow_negative_balances=settings.allow_negative_balances
+            )
         if args.command == "migrate":
             migrate.upgrade(settings.database_url)
             log.info("database is up to date")
