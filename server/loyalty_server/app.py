@@ -13,6 +13,8 @@ from grpc_reflection.v1alpha import reflection
 
 from loyalty.v1 import loyalty_pb2, loyalty_pb2_grpc
 
+from . import security
+from .api.auth import AuthInterceptor
 from .api.interceptors import CallInterceptor
 from .api.servicer import LoyaltyServicer
 from .config import Settings
@@ -30,10 +32,20 @@ class LoyaltyApp:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.auth = security.preflight(settings)  # ValueError: refuse to start, say why
+        interceptors: list[grpc.aio.ServerInterceptor] = [CallInterceptor()]
+        if self.auth.enabled:  # outermost: a refused call reaches nothing else
+            interceptors.insert(
+                0,
+                AuthInterceptor(
+                    self.auth,
+                    open_health_and_reflection=not settings.auth_health_and_reflection,
+                ),
+            )
         self.db = Database(settings.database_url, pool_size=settings.db_pool_size)
         self.health = health.aio.HealthServicer()
         self.server = grpc.aio.server(
-            interceptors=[CallInterceptor()],
+            interceptors=interceptors,
             options=[
                 ("grpc.max_receive_message_length", settings.max_message_bytes),
                 ("grpc.so_reuseport", 0),
@@ -52,7 +64,14 @@ class LoyaltyApp:
         reflection.enable_server_reflection(
             (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), self.server
         )
-        self.port = self.server.add_insecure_port(settings.listen)
+        credentials = security.server_credentials(settings)
+        try:
+            if credentials is None:
+                self.port = self.server.add_insecure_port(settings.listen)
+            else:
+                self.port = self.server.add_secure_port(settings.listen, credentials)
+        except RuntimeError:  # grpcio >= 1.5x raises where it used to return 0
+            self.port = 0
         if self.port == 0:
             raise SystemExit(f"cannot listen on {settings.listen}: address in use or invalid")
         self._watcher: asyncio.Task[None] | None = None
@@ -82,9 +101,15 @@ class LoyaltyApp:
         await self.server.start()
         self._watcher = asyncio.create_task(self._watch_database())
         host = self.settings.listen.rsplit(":", 1)[0]
+        security.warn_if_open(self.settings, self.auth)
         log.info(
             "serving",
-            extra={"address": f"{host}:{self.port}", "database": self.db.url.render_as_string()},
+            extra={
+                "address": f"{host}:{self.port}",
+                "database": self.db.url.render_as_string(),
+                "auth": self.auth.describe(),
+                "tls": security.tls_mode(self.settings),
+            },
         )
 
     async def stop(self) -> None:

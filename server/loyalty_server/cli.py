@@ -10,7 +10,7 @@ from dataclasses import fields
 from typing import Any
 
 from . import logs
-from .config import ENVIRONMENT, Settings, from_environment
+from .config import ENVIRONMENT, ENVIRONMENT_ONLY, Settings, from_environment
 from .store import migrate
 
 log = logging.getLogger("loyalty_server")
@@ -24,6 +24,15 @@ _HELP = {
     "grace_period": "seconds in-flight calls get to finish on shutdown (default 10)",
     "db_pool_size": "PostgreSQL connections per process (default 10)",
     "log_level": "DEBUG, INFO (default), WARNING or ERROR",
+    "api_keys": "API keys as '[name:]<sha256 hex>=scope[,scope]' entries separated by ';'",
+    "api_keys_file": "TOML (or .json) file of [[api_keys]] with name, sha256, scopes",
+    "jwt_audience": "required aud claim of JWTs (default: not checked)",
+    "jwt_issuer": "required iss claim of JWTs (default: not checked)",
+    "auth_health_and_reflection": "require a loyalty:read token for health and reflection too",
+    "insecure": "allow a non-loopback --listen with no credentials configured",
+    "tls_cert": "PEM certificate chain: serve TLS (with --tls-key)",
+    "tls_key": "PEM private key of --tls-cert",
+    "tls_client_ca": "PEM CA bundle: require client certificates it signed (mutual TLS)",
 }
 _SERVE_ONLY = {
     "listen",
@@ -32,13 +41,23 @@ _SERVE_ONLY = {
     "gift_card_code_sections",
     "grace_period",
     "db_pool_size",
+    "api_keys",
+    "api_keys_file",
+    "jwt_secret",
+    "jwt_audience",
+    "jwt_issuer",
+    "auth_health_and_reflection",
+    "insecure",
+    "tls_cert",
+    "tls_key",
+    "tls_client_ca",
 }
 
 
 def _add_settings(parser: argparse.ArgumentParser, names: set[str]) -> None:
     types = {f.name: f.type for f in fields(Settings)}
     for name in ENVIRONMENT:
-        if name not in names:
+        if name not in names or name in ENVIRONMENT_ONLY:
             continue
         flag = "--" + name.replace("_", "-")
         help_text = f"{_HELP[name]} [env {ENVIRONMENT[name]}]"
@@ -68,12 +87,36 @@ def _parser() -> argparse.ArgumentParser:
         "verify", help="check balances against the ledgers (read-only, safe on a live database)"
     )
     _add_settings(verify_cmd, {"database_url", "allow_negative_balances"})
+    key_cmd = commands.add_parser(
+        "new-api-key", help="make a random API key and print it with its configuration line"
+    )
+    key_cmd.add_argument("--name", required=True, help="a label for logs, e.g. medusa-admin")
+    key_cmd.add_argument(
+        "--scope",
+        action="append",
+        required=True,
+        choices=["loyalty:read", "loyalty:write"],
+        help="a scope the key grants (repeat for both)",
+    )
     return parser
+
+
+def _new_api_key(name: str, scopes: list[str]) -> int:
+    from .api.auth import hash_api_key, new_api_key, parse_api_keys
+
+    key = new_api_key()
+    entry = f"{name}:{hash_api_key(key)}={','.join(sorted(set(scopes)))}"
+    parse_api_keys(entry)  # the line we print must be one the server accepts
+    print(f"api key (give it to the client; it is not stored anywhere): {key}")
+    print(f"server setting (LOYALTY_API_KEYS or --api-keys): {entry}")
+    return 0
 
 
 def _serve(settings: Settings) -> int:
     from .app import serve  # grpc is only needed to serve
+    from .security import preflight
 
+    preflight(settings)  # refuse bad credentials, TLS files or an open address first
     if settings.embedded:
         migrate.upgrade(settings.database_url)
     elif migrate.pending(settings.database_url):
@@ -88,6 +131,8 @@ def _serve(settings: Settings) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "new-api-key":
+        return _new_api_key(args.name, args.scope)
     try:
         settings = _settings(args)
     except ValueError as error:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
 
@@ -28,6 +29,17 @@ class Settings:
     db_pool_size: int = 10
     health_check_interval: float = 2.0
     log_level: str = "INFO"
+    # Security (docs/security.md): bearer API keys and/or HS256 JWTs, TLS, safe defaults.
+    api_keys: str = ""
+    api_keys_file: str = ""
+    jwt_secret: str = dataclasses.field(default="", repr=False)
+    jwt_audience: str = ""
+    jwt_issuer: str = ""
+    auth_health_and_reflection: bool = False
+    insecure: bool = False
+    tls_cert: str = ""
+    tls_key: str = ""
+    tls_client_ca: str = ""
 
     @property
     def embedded(self) -> bool:
@@ -46,7 +58,21 @@ ENVIRONMENT = {
     "grace_period": "LOYALTY_GRACE_PERIOD",
     "db_pool_size": "LOYALTY_DB_POOL_SIZE",
     "log_level": "LOYALTY_LOG_LEVEL",
+    "api_keys": "LOYALTY_API_KEYS",
+    "api_keys_file": "LOYALTY_API_KEYS_FILE",
+    "jwt_secret": "LOYALTY_JWT_SECRET",
+    "jwt_audience": "LOYALTY_JWT_AUDIENCE",
+    "jwt_issuer": "LOYALTY_JWT_ISSUER",
+    "auth_health_and_reflection": "LOYALTY_AUTH_HEALTH_AND_REFLECTION",
+    "insecure": "LOYALTY_INSECURE",
+    "tls_cert": "LOYALTY_TLS_CERT",
+    "tls_key": "LOYALTY_TLS_KEY",
+    "tls_client_ca": "LOYALTY_TLS_CLIENT_CA",
 }
+
+#: Settings only ever read from the environment: a secret on the command line would
+#: show in `ps` and in shell history.
+ENVIRONMENT_ONLY = frozenset({"jwt_secret"})
 
 
 def from_environment() -> dict[str, object]:
