@@ -71,8 +71,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     if _PG_PROBLEM is not None:
         print(
             "\n" + "!" * 78 + f"\n!! PostgreSQL unavailable ({_PG_PROBLEM}):\n"
-            "!! every PostgreSQL test will be SKIPPED. Set LOYALTY_TEST_DATABASE_URL.\n"
-            + "!" * 78,
+            "!! every PostgreSQL test will be SKIPPED. Set LOYALTY_TEST_DATABASE_URL.\n" + "!" * 78,
             file=sys.stderr,
         )
 

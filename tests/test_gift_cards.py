@@ -62,11 +62,18 @@ def test_create_with_all_fields(stub: LoyaltyServiceStub, uid: str) -> None:
     )
     assert re.fullmatch(r"gcard_[0-9A-Z]{26}", card.id)
     assert (card.code, card.value, card.balance, card.currency_code) == (
-        f"test-code-{uid}", "50.25", "50.25", "usd"
+        f"test-code-{uid}",
+        "50.25",
+        "50.25",
+        "usd",
     )
     assert card.status == PENDING
     assert (card.customer_id, card.reference_id, card.reference, card.line_item_id, card.note) == (
-        "customer_123", "order_123", "order", "litem_123", "thanks"
+        "customer_123",
+        "order_123",
+        "order",
+        "litem_123",
+        "thanks",
     )
     assert card.expires_at.ToDatetime(tzinfo=UTC) == expires
     assert dict(card.metadata) == {"campaign": "spring", "n": 2.0}
@@ -107,7 +114,9 @@ def test_create_batch_is_all_or_nothing(stub: LoyaltyServiceStub, uid: str) -> N
     )
     assert error.reason == "DUPLICATE_ERROR" and existing.code in error.message
     expect_error(
-        stub.RetrieveGiftCard, pb.RetrieveGiftCardRequest(code=f"new-{uid}"), grpc.StatusCode.NOT_FOUND
+        stub.RetrieveGiftCard,
+        pb.RetrieveGiftCardRequest(code=f"new-{uid}"),
+        grpc.StatusCode.NOT_FOUND,
     )
     # Two equal codes inside one request are a duplicate too.
     error = expect_error(
@@ -138,7 +147,7 @@ def test_create_batch_is_all_or_nothing(stub: LoyaltyServiceStub, uid: str) -> N
         ({"note": "n" * 2001}, "note"),
         ({"customer_id": "c" * 256}, "customer_id"),
         ({"status": 7}, "status"),
-        ({"expires_at": timestamp_pb2.Timestamp(seconds=-10**12)}, "expires_at"),
+        ({"expires_at": timestamp_pb2.Timestamp(seconds=-(10**12))}, "expires_at"),
     ],
 )
 def test_create_rejects_bad_fields(
@@ -170,7 +179,9 @@ def test_create_limits(stub: LoyaltyServiceStub) -> None:
 
 def test_retrieve_missing_uses_medusa_wording(stub: LoyaltyServiceStub) -> None:
     error = expect_error(
-        stub.RetrieveGiftCard, pb.RetrieveGiftCardRequest(id="gcard_nope"), grpc.StatusCode.NOT_FOUND
+        stub.RetrieveGiftCard,
+        pb.RetrieveGiftCardRequest(id="gcard_nope"),
+        grpc.StatusCode.NOT_FOUND,
     )
     assert error.message == "Gift card with id: gcard_nope was not found"
     assert error.reason == "NOT_FOUND"
@@ -180,8 +191,15 @@ def test_retrieve_missing_uses_medusa_wording(stub: LoyaltyServiceStub) -> None:
 def test_list_filters_count_paging_and_order(stub: LoyaltyServiceStub, uid: str) -> None:
     ref = f"order_{uid}"
     cards = [
-        create(stub, value=str(v), currency_code=c, reference_id=ref, reference="order",
-               customer_id=cust, note=f"note {uid} {i}")
+        create(
+            stub,
+            value=str(v),
+            currency_code=c,
+            reference_id=ref,
+            reference="order",
+            customer_id=cust,
+            note=f"note {uid} {i}",
+        )
         for i, (v, c, cust) in enumerate(
             [("5", "usd", "a"), ("50", "eur", "b"), ("20", "usd", "a"), ("9.5", "usd", "c")]
         )
@@ -193,8 +211,9 @@ def test_list_filters_count_paging_and_order(stub: LoyaltyServiceStub, uid: str)
     )
     assert [c.value for c in usd.gift_cards] == ["20", "9.5", "5"]
     page = stub.ListGiftCards(
-        pb.ListGiftCardsRequest(reference_id=[ref], skip=1, take=2, with_count=True,
-                                order="created_at ASC")
+        pb.ListGiftCardsRequest(
+            reference_id=[ref], skip=1, take=2, with_count=True, order="created_at ASC"
+        )
     )
     assert [c.id for c in page.gift_cards] == [cards[1].id, cards[2].id] and page.count == 4
     by_customer = stub.ListGiftCards(
@@ -244,20 +263,27 @@ def test_list_rejects_bad_arguments(
 
 
 def test_update_partial_and_clear(stub: LoyaltyServiceStub, uid: str) -> None:
-    card = create(stub, note="keep", customer_id="c1", expires_at=ts(datetime(2030, 1, 1, tzinfo=UTC)))
+    card = create(
+        stub, note="keep", customer_id="c1", expires_at=ts(datetime(2030, 1, 1, tzinfo=UTC))
+    )
     reply = stub.UpdateGiftCards(
         pb.UpdateGiftCardsRequest(gift_cards=[pb.UpdateGiftCardInput(id=card.id, note="changed")])
     )
     updated = reply.gift_cards[0]
     assert updated.note == "changed" and updated.customer_id == "c1"
-    assert updated.HasField("expires_at") and updated.updated_at.ToDatetime() >= card.updated_at.ToDatetime()
+    assert (
+        updated.HasField("expires_at")
+        and updated.updated_at.ToDatetime() >= card.updated_at.ToDatetime()
+    )
     cleared = stub.UpdateGiftCards(
         pb.UpdateGiftCardsRequest(
             gift_cards=[
                 pb.UpdateGiftCardInput(
                     id=card.id,
                     customer_id="c2",
-                    update_mask=field_mask_pb2.FieldMask(paths=["expires_at", "customer_id", "note"]),
+                    update_mask=field_mask_pb2.FieldMask(
+                        paths=["expires_at", "customer_id", "note"]
+                    ),
                 )
             ]
         )
@@ -327,8 +353,14 @@ def test_soft_delete_restore_and_delete(stub: LoyaltyServiceStub, uid: str) -> N
     debit(stub, "1", id=card.id)
     soft = stub.SoftDeleteGiftCards(pb.SoftDeleteGiftCardsRequest(ids=[card.id, "gcard_x"]))
     assert list(soft.ids) == [card.id]
-    expect_error(stub.RetrieveGiftCard, pb.RetrieveGiftCardRequest(id=card.id), grpc.StatusCode.NOT_FOUND)
-    expect_error(stub.DebitGiftCard, pb.DebitGiftCardRequest(id=card.id, amount="1", currency_code="usd"), grpc.StatusCode.NOT_FOUND)
+    expect_error(
+        stub.RetrieveGiftCard, pb.RetrieveGiftCardRequest(id=card.id), grpc.StatusCode.NOT_FOUND
+    )
+    expect_error(
+        stub.DebitGiftCard,
+        pb.DebitGiftCardRequest(id=card.id, amount="1", currency_code="usd"),
+        grpc.StatusCode.NOT_FOUND,
+    )
     assert not stub.ListGiftCards(pb.ListGiftCardsRequest(reference_id=[f"sd_{uid}"])).gift_cards
     with_deleted = stub.ListGiftCards(
         pb.ListGiftCardsRequest(reference_id=[f"sd_{uid}"], with_deleted=True)
@@ -338,7 +370,9 @@ def test_soft_delete_restore_and_delete(stub: LoyaltyServiceStub, uid: str) -> N
     restored = stub.RetrieveGiftCard(pb.RetrieveGiftCardRequest(id=card.id))
     assert restored.balance == "49" and not restored.HasField("deleted_at")
     assert list(stub.DeleteGiftCards(pb.DeleteGiftCardsRequest(ids=[card.id])).ids) == [card.id]
-    expect_error(stub.RetrieveGiftCard, pb.RetrieveGiftCardRequest(id=card.id), grpc.StatusCode.NOT_FOUND)
+    expect_error(
+        stub.RetrieveGiftCard, pb.RetrieveGiftCardRequest(id=card.id), grpc.StatusCode.NOT_FOUND
+    )
     assert not stub.DeleteGiftCards(pb.DeleteGiftCardsRequest(ids=[card.id])).ids
     # The code is free again after a hard delete.
     assert create(stub, code=card.code).code == card.code
@@ -351,7 +385,10 @@ def test_debit_until_redeemed(stub: LoyaltyServiceStub) -> None:
     tx = first.transaction
     assert tx.id.startswith("gctx_") and tx.type == pb.GIFT_CARD_TRANSACTION_TYPE_DEBIT
     assert (tx.amount, tx.balance_after, tx.reference_id, tx.gift_card_id) == (
-        "12.5", "7.5", "order_1", card.id
+        "12.5",
+        "7.5",
+        "order_1",
+        card.id,
     )
     error = expect_error(
         stub.DebitGiftCard,
@@ -419,7 +456,9 @@ def test_debit_refusals(stub: LoyaltyServiceStub) -> None:
         pb.DebitGiftCardRequest(code="nope-nope", amount="1", currency_code="usd"),
         grpc.StatusCode.NOT_FOUND,
     )
-    expect_error(stub.DebitGiftCard, pb.DebitGiftCardRequest(amount="1", currency_code="usd"), INVALID)
+    expect_error(
+        stub.DebitGiftCard, pb.DebitGiftCardRequest(amount="1", currency_code="usd"), INVALID
+    )
     assert stub.RetrieveGiftCard(pb.RetrieveGiftCardRequest(id=card.id)).balance == "50"
     expect_error(
         stub.ListGiftCardTransactions,
@@ -436,14 +475,18 @@ def test_debit_idempotency(stub: LoyaltyServiceStub) -> None:
     assert stub.RetrieveGiftCard(pb.RetrieveGiftCardRequest(id=card.id)).balance == "6"
     error = expect_error(
         stub.DebitGiftCard,
-        pb.DebitGiftCardRequest(id=card.id, amount="5", currency_code="usd", idempotency_key="pay-1"),
+        pb.DebitGiftCardRequest(
+            id=card.id, amount="5", currency_code="usd", idempotency_key="pay-1"
+        ),
         PRECONDITION,
     )
     assert error.reason == "CONFLICT"
     # A credit may not reuse a debit's key either.
     error = expect_error(
         stub.CreditGiftCard,
-        pb.CreditGiftCardRequest(id=card.id, amount="4", currency_code="usd", idempotency_key="pay-1"),
+        pb.CreditGiftCardRequest(
+            id=card.id, amount="4", currency_code="usd", idempotency_key="pay-1"
+        ),
         PRECONDITION,
     )
     assert error.reason == "CONFLICT"

@@ -14,14 +14,18 @@ from loyalty.v1.loyalty_pb2_grpc import LoyaltyServiceStub
 INVALID = grpc.StatusCode.INVALID_ARGUMENT
 
 
-def adjust(stub: LoyaltyServiceStub, customer: str, delta: str, **kw: object) -> pb.AdjustPointsResponse:
+def adjust(
+    stub: LoyaltyServiceStub, customer: str, delta: str, **kw: object
+) -> pb.AdjustPointsResponse:
     return stub.AdjustPoints(
         pb.AdjustPointsRequest(customer_id=customer, delta=delta, **kw), timeout=10
     )
 
 
 def balance(stub: LoyaltyServiceStub, customer: str) -> str:
-    return stub.GetPointsBalance(pb.GetPointsBalanceRequest(customer_id=customer), timeout=10).balance
+    return stub.GetPointsBalance(
+        pb.GetPointsBalanceRequest(customer_id=customer), timeout=10
+    ).balance
 
 
 def test_welcome_bonus_then_redeem_with_history(stub: LoyaltyServiceStub, uid: str) -> None:
@@ -67,9 +71,32 @@ def test_first_adjustment_cannot_be_negative(stub: LoyaltyServiceStub, uid: str)
 
 @pytest.mark.parametrize(
     "delta",
-    ["", "0", "-0", "0.000", "abc", "NaN", "nan", "Infinity", "-inf", "1e3", "1E+2", " 5",
-     "5 ", "+5", "1,000", "0x10", "1.1234567", "1000000000000000", "-1000000000000000",
-     "٣", "1_000", "--1", ".", "-"],
+    [
+        "",
+        "0",
+        "-0",
+        "0.000",
+        "abc",
+        "NaN",
+        "nan",
+        "Infinity",
+        "-inf",
+        "1e3",
+        "1E+2",
+        " 5",
+        "5 ",
+        "+5",
+        "1,000",
+        "0x10",
+        "1.1234567",
+        "1000000000000000",
+        "-1000000000000000",
+        "٣",
+        "1_000",
+        "--1",
+        ".",
+        "-",
+    ],
 )
 def test_invalid_deltas(stub: LoyaltyServiceStub, uid: str, delta: str) -> None:
     error = expect_error(
@@ -85,9 +112,13 @@ def test_exact_decimals(stub: LoyaltyServiceStub, uid: str) -> None:
     customer = f"cus_{uid}"
     for delta in ["0.1", "0.2", "0.000001", "999999999999999.999999", "-0.300001"]:
         adjust(stub, customer, delta)
-    expected = Decimal("0.1") + Decimal("0.2") + Decimal("0.000001") + Decimal(
-        "999999999999999.999999"
-    ) - Decimal("0.300001")
+    expected = (
+        Decimal("0.1")
+        + Decimal("0.2")
+        + Decimal("0.000001")
+        + Decimal("999999999999999.999999")
+        - Decimal("0.300001")
+    )
     assert Decimal(balance(stub, customer)) == expected
     assert balance(stub, customer) == "999999999999999.999999"
     # Trailing zeros are not precision: 1.5000000 is 1.5.
@@ -209,7 +240,9 @@ def test_idempotency_key_with_other_body_conflicts(stub: LoyaltyServiceStub, uid
         for name, value in changed.items():
             setattr(request, name, value)
         error = expect_error(stub.AdjustPoints, request, grpc.StatusCode.FAILED_PRECONDITION)
-        assert error.reason == "CONFLICT" and "already used with a different request" in error.message
+        assert (
+            error.reason == "CONFLICT" and "already used with a different request" in error.message
+        )
     assert balance(stub, customer) == "10"
 
 

@@ -1,0 +1,73 @@
+"""Property-based tests of decimal parsing and input validation (domain level)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from loyalty_server.domain.errors import InvalidData
+from loyalty_server.domain.money import format_decimal, parse_decimal, scale
+
+MESSAGE = "delta must be a non-zero number"
+exact = st.decimals(
+    min_value=Decimal("-999999999999999.999999"),
+    max_value=Decimal("999999999999999.999999"),
+    places=6,
+    allow_nan=False,
+    allow_infinity=False,
+).filter(lambda d: not d.is_zero())
+
+
+def parse(raw: str) -> Decimal:
+    return parse_decimal(raw, "delta", message=MESSAGE, allow_negative=True)
+
+
+@given(exact)
+def test_round_trip_is_exact(value: Decimal) -> None:
+    text = format_decimal(value)
+    assert "E" not in text and "e" not in text
+    assert parse(text) == value
+    assert format_decimal(parse(text)) == text
+
+
+@given(exact, st.integers(min_value=0, max_value=10))
+def test_trailing_zeros_are_not_precision(value: Decimal, zeros: int) -> None:
+    text = format_decimal(value)
+    padded = text + ("." if "." not in text else "") + "0" * zeros if zeros else text
+    assert parse(padded) == value
+
+
+@given(st.text(max_size=30))
+def test_any_text_parses_or_fails_with_the_one_message(raw: str) -> None:
+    try:
+        value = parse(raw)
+    except InvalidData as error:
+        assert error.message.startswith(MESSAGE)
+        assert [v.field for v in error.violations] == ["delta"]
+    else:
+        assert value.is_finite() and not value.is_zero()
+        assert abs(value) < 10**15 and scale(value) <= 6
+        assert raw.strip() == raw and "e" not in raw.lower()
+
+
+@given(st.integers(min_value=7, max_value=30), st.integers(min_value=1, max_value=9))
+def test_excess_scale_is_refused(places: int, digit: int) -> None:
+    with pytest.raises(InvalidData):
+        parse("0." + "0" * (places - 1) + str(digit))
+
+
+@given(st.integers(min_value=15, max_value=40))
+def test_huge_magnitudes_are_refused(digits: int) -> None:
+    with pytest.raises(InvalidData):
+        parse("1" + "0" * digits)
+
+
+def test_positive_only() -> None:
+    with pytest.raises(InvalidData):
+        parse_decimal(
+            "-1", "amount", message="amount must be a positive number", allow_negative=False
+        )
+    assert parse_decimal("1", "amount", message="x", allow_negative=False) == 1
