@@ -10,6 +10,7 @@ from typing import Any
 
 import grpc
 import pytest
+
 from loyalty_client import (
     NO_RETRY,
     UNSET,

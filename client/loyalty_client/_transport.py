@@ -88,6 +88,13 @@ class ClientSettings:
     def channel(self, api: Any) -> Any:
         """A channel from ``api``: the ``grpc`` module or ``grpc.aio``."""
         options = channel_options(self.tls)
+        # After a failed connect, gRPC waits (1 s, growing to 120 s) before it dials
+        # again, and calls made meanwhile fail at once; keep that pause within the retry
+        # policy's so that a retry can actually reach a server that came back.
+        options += [
+            ("grpc.initial_reconnect_backoff_ms", max(100, int(self.retry.initial_backoff * 1000))),
+            ("grpc.max_reconnect_backoff_ms", max(100, int(self.retry.max_backoff * 1000))),
+        ]
         if self.tls is None:
             return api.insecure_channel(self.target, options=options)
         return api.secure_channel(self.target, channel_credentials(self.tls), options=options)

@@ -12,6 +12,7 @@ from types import TracebackType
 from typing import TypeVar, Unpack
 
 import grpc
+
 from loyalty.v1 import loyalty_pb2_grpc
 
 from . import convert
@@ -62,7 +63,7 @@ class AsyncLoyaltyClient:
     ) -> None:
         self._settings = ClientSettings(target, token=token, tls=tls, timeout=timeout, retry=retry)
         self._channel = self._settings.channel(grpc.aio)
-        self._stub = loyalty_pb2_grpc.LoyaltyServiceStub(self._channel)  # type: ignore[no-untyped-call]
+        self._stub = loyalty_pb2_grpc.LoyaltyServiceStub(self._channel)  # type: ignore[no-untyped-call, unused-ignore]
 
     @property
     def target(self) -> str:

@@ -17,6 +17,7 @@ from typing import Any, Generic, TypedDict, TypeVar
 
 from google.protobuf import json_format, struct_pb2, timestamp_pb2
 from google.protobuf.message import Message
+
 from loyalty.v1 import loyalty_pb2 as pb
 
 from .types import (
