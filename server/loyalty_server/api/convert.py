@@ -135,32 +135,18 @@ def new_gift_card(message: pb.CreateGiftCardInput, prefix: str) -> gift_cards.Ne
     )
 
 
-_UPDATE_FIELDS = (
-    "value",
-    "status",
-    "note",
-    "currency_code",
-    "expires_at",
-    "customer_id",
-    "metadata",
-    "reference_id",
-    "reference",
-    "line_item_id",
-)
-
-
 def gift_card_changes(message: pb.UpdateGiftCardInput, prefix: str) -> gift_cards.GiftCardChanges:
     """AIP-134: the update mask names the fields to write (absent = clear);
     without a mask, the fields present in the message are written."""
     if message.HasField("update_mask"):
         names = list(message.update_mask.paths)
-        unknown = [n for n in names if n not in _UPDATE_FIELDS]
+        unknown = [n for n in names if n not in gift_cards.UPDATABLE]
         if unknown:
             raise InvalidData.field(
                 f"{prefix}update_mask", f"update_mask names unknown fields: {', '.join(unknown)}"
             )
     else:
-        names = [n for n in _UPDATE_FIELDS if message.HasField(n)]
+        names = [n for n in gift_cards.UPDATABLE if message.HasField(n)]
     changes: dict[str, Any] = {}
     for name in names:
         if not message.HasField(name):
@@ -190,19 +176,13 @@ def spend(message: pb.DebitGiftCardRequest | pb.CreditGiftCardRequest) -> gift_c
 
 
 def list_query(message: pb.ListGiftCardsRequest) -> gift_cards.ListQuery:
+    filters: dict[str, Any] = {name: list(getattr(message, name)) for name in gift_cards.FILTERS}
+    filters["status"] = [status_from_pb(s, "status") or "unspecified" for s in message.status]
     return gift_cards.ListQuery(
-        ids=list(message.id),
-        codes=list(message.code),
-        statuses=[status_from_pb(s, "status") or "unspecified" for s in message.status],
-        currency_codes=list(message.currency_code),
-        references=list(message.reference),
-        reference_ids=list(message.reference_id),
-        customer_ids=list(message.customer_id),
-        q=message.q,
+        filters=gift_cards.CardFilters(**filters, q=message.q, with_deleted=message.with_deleted),
         skip=message.skip,
         take=optional(message, "take"),
         order=message.order,
-        with_deleted=message.with_deleted,
         with_count=message.with_count,
     )
 

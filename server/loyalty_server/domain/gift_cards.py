@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import partial
@@ -37,7 +37,8 @@ DEFAULT_TAKE = 15
 VALUE_MESSAGE = "value must be a positive number"
 AMOUNT_MESSAGE = "amount must be a positive number"
 OPTIONAL_TEXT_FIELDS = ("customer_id", "reference_id", "reference", "line_item_id")
-UPDATABLE = {
+# What UpdateGiftCards may change, in the order the API documents them.
+UPDATABLE = (
     "value",
     "status",
     "note",
@@ -48,7 +49,7 @@ UPDATABLE = {
     "reference_id",
     "reference",
     "line_item_id",
-}
+)
 
 
 @dataclass(frozen=True)
@@ -127,20 +128,16 @@ class SpendResult:
     status: str
 
 
+CardFilters = store.CardFilters
+FILTERS = store.FILTER_COLUMNS
+
+
 @dataclass(frozen=True)
 class ListQuery:
-    ids: Sequence[str] = ()
-    codes: Sequence[str] = ()
-    statuses: Sequence[str] = ()
-    currency_codes: Sequence[str] = ()
-    references: Sequence[str] = ()
-    reference_ids: Sequence[str] = ()
-    customer_ids: Sequence[str] = ()
-    q: str = ""
+    filters: CardFilters = field(default_factory=CardFilters)
     skip: int = 0
     take: int | None = None
     order: str = ""
-    with_deleted: bool = False
     with_count: bool = False
 
 
@@ -405,40 +402,24 @@ class GiftCards:
         if not 0 <= take <= MAX_TAKE:
             v.add("take", f"take must be between 0 and {MAX_TAKE}")
         order = v.check(partial(_parse_order, query.order))
-        for status in query.statuses:
+        filters = query.filters
+        for status in filters.status:
             v.check(partial(_status, status, "status"))
-        for name, values in (
-            ("id", query.ids),
-            ("code", query.codes),
-            ("currency_code", query.currency_codes),
-            ("reference", query.references),
-            ("reference_id", query.reference_ids),
-            ("customer_id", query.customer_ids),
-        ):
+        for name in store.FILTER_COLUMNS:
+            values = getattr(filters, name)
             if len(values) > MAX_TAKE:
                 v.add(name, f"{name} filters at most {MAX_TAKE} values")
             for value in values:
                 v.check(partial(validation.text, value, name, max_length=validation.MAX_ID))
-        v.check(partial(validation.text, query.q, "q", max_length=validation.MAX_ID))
+        v.check(partial(validation.text, filters.q, "q", max_length=validation.MAX_ID))
         v.raise_if_any()
         assert order is not None
-        card_query = store.CardQuery(
-            ids=query.ids,
-            codes=query.codes,
-            statuses=query.statuses,
-            currency_codes=[c.lower() for c in query.currency_codes],
-            references=query.references,
-            reference_ids=query.reference_ids,
-            customer_ids=query.customer_ids,
-            q=query.q,
-            with_deleted=query.with_deleted,
-            order=order,
-            skip=query.skip,
-            take=take,
-        )
+        filters = replace(filters, currency_code=[c.lower() for c in filters.currency_code])
 
         async def work(conn: AsyncConnection) -> tuple[list[GiftCard], int | None]:
-            rows, count = await store.list_cards(conn, card_query, with_count=query.with_count)
+            rows, count = await store.list_cards(
+                conn, filters, order=order, skip=query.skip, take=take, with_count=query.with_count
+            )
             return [_card(row) for row in rows], count
 
         return await self._db.run(work)

@@ -7,7 +7,7 @@ admin paths (filtered lists, partial updates) build theirs per call.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, cast
@@ -94,22 +94,31 @@ SORTABLE = {
 _NUMERIC = {"value", "balance"}
 
 
+# ListGiftCards filters: each is a column matched against any of its values.
+FILTER_COLUMNS = (
+    "id",
+    "code",
+    "status",
+    "currency_code",
+    "reference",
+    "reference_id",
+    "customer_id",
+)
+
+
 @dataclass(frozen=True)
-class CardQuery:
+class CardFilters:
     """Filters of ListGiftCards; an empty tuple means "no filter on this field"."""
 
-    ids: Sequence[str] = ()
-    codes: Sequence[str] = ()
-    statuses: Sequence[str] = ()
-    currency_codes: Sequence[str] = ()
-    references: Sequence[str] = ()
-    reference_ids: Sequence[str] = ()
-    customer_ids: Sequence[str] = ()
+    id: Sequence[str] = ()
+    code: Sequence[str] = ()
+    status: Sequence[str] = ()
+    currency_code: Sequence[str] = ()
+    reference: Sequence[str] = ()
+    reference_id: Sequence[str] = ()
+    customer_id: Sequence[str] = ()
     q: str = ""
     with_deleted: bool = False
-    order: Sequence[tuple[str, bool]] = field(default_factory=lambda: [("created_at", False)])
-    skip: int = 0
-    take: int = 15
 
 
 async def lock_card(conn: AsyncConnection, *, id: str | None, code: str | None) -> AnyRow | None:
@@ -174,46 +183,44 @@ async def transactions_page(
     return list((await conn.execute(_transactions_page, params)).all())
 
 
-def _conditions(query: CardQuery) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = []
-    for column, values in (
-        (_cards.c.id, query.ids),
-        (_cards.c.code, query.codes),
-        (_cards.c.status, query.statuses),
-        (_cards.c.currency_code, query.currency_codes),
-        (_cards.c.reference, query.references),
-        (_cards.c.reference_id, query.reference_ids),
-        (_cards.c.customer_id, query.customer_ids),
-    ):
-        if values:
-            conditions.append(column.in_(list(values)))
-    if query.q:
+def _conditions(filters: CardFilters) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = [
+        _cards.c[name].in_(list(getattr(filters, name)))
+        for name in FILTER_COLUMNS
+        if getattr(filters, name)
+    ]
+    if filters.q:
         conditions.append(
             or_(
-                _cards.c.code.icontains(query.q, autoescape=True),
-                _cards.c.note.icontains(query.q, autoescape=True),
+                _cards.c.code.icontains(filters.q, autoescape=True),
+                _cards.c.note.icontains(filters.q, autoescape=True),
             )
         )
-    if not query.with_deleted:
+    if not filters.with_deleted:
         conditions.append(_live)
     return conditions
 
 
 async def list_cards(
-    conn: AsyncConnection, query: CardQuery, *, with_count: bool
+    conn: AsyncConnection,
+    filters: CardFilters,
+    *,
+    order: Sequence[tuple[str, bool]],
+    skip: int,
+    take: int,
+    with_count: bool,
 ) -> tuple[list[AnyRow], int | None]:
-    conditions = _conditions(query)
+    """One page in the given order (column, descending), plus the total count if asked."""
+    conditions = _conditions(filters)
     dialect = conn.dialect.name
     ordering = []
-    for name, descending in query.order:
+    for name, descending in order:
         column: ColumnElement[Any] = _cards.c[name]
         if name in _NUMERIC and dialect == "sqlite":
             column = sql_cast(column, Float)  # SQLite keeps money as text; sort by magnitude
         ordering.append(column.desc() if descending else column.asc())
     ordering.append(_cards.c.id.asc())  # a total order, so pages never overlap
-    statement = (
-        select(_cards).where(*conditions).order_by(*ordering).offset(query.skip).limit(query.take)
-    )
+    statement = select(_cards).where(*conditions).order_by(*ordering).offset(skip).limit(take)
     rows = list((await conn.execute(statement)).all())
     count = None
     if with_count:
