@@ -1,0 +1,420 @@
+// Layer (b): a real Medusa 2.21 app on the local PostgreSQL, with
+// medusa-loyalty-grpc installed from its packed tarball, against a real
+// loyalty-server process. Driven through the medusa CLI (db:migrate, user,
+// exec, start) and plain HTTP. Nothing is mocked.
+import { after, before, describe, it } from "node:test"
+import assert from "node:assert/strict"
+import { spawn } from "node:child_process"
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
+import { createRequire } from "node:module"
+import { tmpdir } from "node:os"
+import { dirname, join, resolve } from "node:path"
+import { fileURLToPath } from "node:url"
+import * as grpc from "@grpc/grpc-js"
+import * as protoLoader from "@grpc/proto-loader"
+import { freePort, startServer } from "../../test/helpers/server.mjs"
+
+const APP = resolve(dirname(fileURLToPath(import.meta.url)), "..")
+const REPO_PROTOS = resolve(APP, "..", "..", "protos")
+const require = createRequire(join(APP, "package.json"))
+const pg = require("pg")
+
+const DB_NAME = process.env.MEDUSA_TEST_DB || "medusa_loyalty_test"
+const PG_ADMIN_URL = process.env.MEDUSA_TEST_PG_URL || "postgres://postgres@localhost:5432/postgres"
+const DATABASE_URL = PG_ADMIN_URL.replace(/\/[^/]*$/, `/${DB_NAME}`)
+// Kept outside the repo tree.
+const LOG_DIR = process.env.MEDUSA_LOG_DIR || mkdtempSync(join(tmpdir(), "medusa-loyalty-app-"))
+const EVENTS_FILE = join(LOG_DIR, "events.jsonl")
+const TRANSCRIPT = join(LOG_DIR, "points-api-transcript.md")
+const ADMIN = { email: "admin@loyalty.test", password: "supersecret-test" }
+
+let loyaltyServer
+let deadAddress
+let medusa
+let baseUrl
+const bootResults = {}
+
+function baseEnv(extra = {}) {
+  return {
+    ...process.env,
+    NODE_ENV: "development",
+    DATABASE_URL,
+    MEDUSA_DISABLE_TELEMETRY: "true",
+    LOYALTY_EVENTS_FILE: EVENTS_FILE,
+    LOYALTY_MODE: "plugin",
+    ...extra,
+  }
+}
+
+const MEDUSA_BIN = join(APP, "node_modules", "@medusajs", "cli", "cli.js")
+
+/** Runs one medusa CLI command to completion; its output goes to LOG_DIR/<name>.log. */
+function medusaCli(name, args, env, timeoutMs = 300000) {
+  const logFile = join(LOG_DIR, `${name}.log`)
+  return new Promise((ok, fail) => {
+    const t0 = Date.now()
+    const child = spawn(process.execPath, [MEDUSA_BIN, ...args], { cwd: APP, env, stdio: ["ignore", "pipe", "pipe"], detached: true })
+    let output = ""
+    const onData = (d) => {
+      output += d
+      appendFileSync(logFile, d)
+    }
+    child.stdout.on("data", onData)
+    child.stderr.on("data", onData)
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-child.pid, "SIGKILL")
+      } catch {}
+      fail(new Error(`medusa ${args.join(" ")} timed out after ${timeoutMs} ms; log: ${logFile}`))
+    }, timeoutMs)
+    child.on("exit", (code) => {
+      clearTimeout(timer)
+      ok({ code, output, seconds: (Date.now() - t0) / 1000, logFile })
+    })
+  })
+}
+
+/** The loyalty service, read directly over gRPC with the repo's proto (independent of the adapter). */
+function rawLoyaltyClient(address) {
+  const def = protoLoader.loadSync(join(REPO_PROTOS, "loyalty", "v1", "loyalty.proto"), {
+    keepCase: true,
+    longs: String,
+    enums: String,
+    defaults: true,
+    oneofs: true,
+    includeDirs: [REPO_PROTOS],
+  })
+  const Ctor = grpc.loadPackageDefinition(def).loyalty.v1.LoyaltyService
+  const client = new Ctor(address, grpc.credentials.createInsecure())
+  const call = (method, req) =>
+    new Promise((ok, fail) => client[method](req, { deadline: Date.now() + 5000 }, (e, r) => (e ? fail(e) : ok(r))))
+  return { call, close: () => client.close() }
+}
+
+async function waitForHealth(url, child, timeoutMs) {
+  const t0 = Date.now()
+  while (Date.now() - t0 < timeoutMs) {
+    if (child.exitCode !== null) throw new Error(`medusa start exited with ${child.exitCode}`)
+    try {
+      const res = await fetch(`${url}/health`)
+      if (res.ok) return (Date.now() - t0) / 1000
+    } catch {}
+    await new Promise((r) => setTimeout(r, 500))
+  }
+  throw new Error(`medusa start not healthy after ${timeoutMs} ms`)
+}
+
+/** One HTTP call; also appends a curl line and the real response to the transcript. */
+async function http(method, path, { token, body, headers = {}, note } = {}) {
+  const h = { ...headers }
+  if (body !== undefined) h["Content-Type"] = "application/json"
+  if (token) h.Authorization = `Bearer ${token}`
+  const res = await fetch(`${baseUrl}${path}`, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body) })
+  const text = await res.text()
+  let json
+  try {
+    json = JSON.parse(text)
+  } catch {
+    json = text
+  }
+  if (note) {
+    const parts = [`curl -s -X ${method} "$MEDUSA_URL${path}"`]
+    if (token) parts.push(`-H "Authorization: Bearer $TOKEN"`)
+    for (const [k, v] of Object.entries(headers)) parts.push(`-H "${k}: ${v}"`)
+    if (body !== undefined) parts.push(`-H "Content-Type: application/json"`, `-d '${JSON.stringify(body)}'`)
+    appendFileSync(TRANSCRIPT, `### ${note}\n\n\`\`\`bash\n${parts.join(" \\\n  ")}\n\`\`\`\n\nHTTP ${res.status}\n\n\`\`\`json\n${JSON.stringify(json, null, 2)}\n\`\`\`\n\n`)
+  }
+  return { status: res.status, body: json }
+}
+
+async function resetDatabase() {
+  const client = new pg.Client({ connectionString: PG_ADMIN_URL })
+  await client.connect()
+  try {
+    await client.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [DB_NAME])
+    await client.query(`DROP DATABASE IF EXISTS "${DB_NAME}"`)
+    await client.query(`CREATE DATABASE "${DB_NAME}"`)
+  } finally {
+    await client.end()
+  }
+}
+
+before(async () => {
+  console.log(`# medusa logs: ${LOG_DIR}`)
+  writeFileSync(TRANSCRIPT, "")
+  writeFileSync(EVENTS_FILE, "")
+  await resetDatabase()
+  // A port nothing listens on: the app must boot for db:migrate and user anyway.
+  deadAddress = `127.0.0.1:${await freePort()}`
+  bootResults.migrate = await medusaCli("db-migrate", ["db:migrate"], baseEnv({ LOYALTY_GRPC_ADDRESS: deadAddress }))
+  bootResults.user = await medusaCli("user", ["user", "-e", ADMIN.email, "-p", ADMIN.password], baseEnv({ LOYALTY_GRPC_ADDRESS: deadAddress }))
+  loyaltyServer = await startServer()
+})
+
+after(async () => {
+  if (medusa && medusa.exitCode === null) {
+    const gone = new Promise((ok) => medusa.once("exit", ok))
+    try {
+      process.kill(-medusa.pid, "SIGTERM")
+    } catch {}
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-medusa.pid, "SIGKILL")
+      } catch {}
+    }, 8000)
+    await gone
+    clearTimeout(timer)
+  }
+  await loyaltyServer?.stop()
+})
+
+describe("Medusa app boots with the loyalty server down", () => {
+  it("medusa db:migrate and medusa user exit 0 while nothing listens on the configured address", () => {
+    assert.equal(bootResults.migrate.code, 0, `db:migrate failed, see ${bootResults.migrate.logFile}`)
+    assert.match(bootResults.migrate.output, /MODULE: loyalty/)
+    assert.equal(bootResults.user.code, 0, `user failed, see ${bootResults.user.logFile}`)
+    assert.match(bootResults.user.output, /User created successfully/)
+  })
+})
+
+describe("workflows and Query (medusa exec, plugin mode)", () => {
+  let result
+  let raw
+
+  before(async () => {
+    const resultFile = join(LOG_DIR, "workflows-result.json")
+    const run = await medusaCli("exec-workflows", ["exec", "./src/scripts/loyalty-workflows.ts"], baseEnv({ LOYALTY_GRPC_ADDRESS: loyaltyServer.address, LOYALTY_RESULT_FILE: resultFile }))
+    assert.equal(run.code, 0, `medusa exec failed, see ${run.logFile}`)
+    result = JSON.parse(readFileSync(resultFile, "utf8"))
+    raw = rawLoyaltyClient(loyaltyServer.address)
+  })
+  after(() => raw?.close())
+
+  it("the issue's workflow runs unchanged and the card exists in the Python service", async () => {
+    assert.equal(result.address, loyaltyServer.address)
+    const card = result.issueCard
+    assert.match(card.id, /^gcard_/)
+    assert.equal(card.code, "test-code")
+    assert.equal(card.value, 50)
+    assert.equal(card.status, "pending")
+    const stored = await raw.call("RetrieveGiftCard", { id: card.id })
+    assert.equal(stored.code, "test-code")
+    assert.equal(stored.value, "50")
+    assert.equal(stored.currency_code, "usd")
+    assert.equal(stored.customer_id, "customer_123")
+    assert.equal(stored.reference_id, "order_123")
+    assert.equal(stored.reference, "order")
+    assert.equal(stored.line_item_id, "litem_123")
+  })
+
+  it("when a later step throws, the compensation deletes the card there", async () => {
+    // workflow.run() rejected with a plain object (not an Error) carrying the step's message.
+    assert.deepEqual(result.issueCompensation, { rejected: true, isError: false, message: "a later step failed" })
+    assert.deepEqual(result.afterIssueCompensation, [])
+    assert.deepEqual(result.shippedCompensation.rejected, true)
+    assert.deepEqual(result.afterShippedCompensation, [])
+    // In the service itself: only the card of the successful run has code test-code; none has compensated-code.
+    const byCode = await raw.call("ListGiftCards", { code: ["test-code", "compensated-code"], with_deleted: true, with_count: true })
+    assert.equal(byCode.count, 1)
+    assert.deepEqual(
+      byCode.gift_cards.map((c) => c.id),
+      [result.issueCard.id]
+    )
+  })
+
+  it("adjustPointsStep compensates with one reverse adjustment, applied once", async () => {
+    assert.equal(result.pointsCompensation.rejected, true)
+    assert.deepEqual(result.pointsLedger.map((a) => [a.delta, a.balance_after]), [
+      [-30, 0],
+      [30, 30],
+    ])
+    assert.match(result.pointsLedger[0].reason, /^Reversal of adj_/)
+    assert.equal(result.pointsBalanceAfterRetry, 0)
+    const balance = await raw.call("GetPointsBalance", { customer_id: "cus_compensation" })
+    assert.equal(balance.balance, "0")
+    const ledger = await raw.call("ListPointAdjustments", { customer_id: "cus_compensation" })
+    assert.equal(ledger.point_adjustments.length, 2)
+  })
+
+  it("query.graph over gift_card returns the service's cards, with count", () => {
+    assert.deepEqual(
+      result.graph.data.map((c) => [c.code, c.value, c.currency_code, c.status]),
+      [
+        ["qg-3", 30, "eur", "pending"],
+        ["qg-2", 20, "eur", "pending"],
+      ]
+    )
+    assert.equal(result.graph.metadata.count, 3)
+    assert.equal(result.graph.metadata.take, 2)
+    assert.equal(result.graph.metadata.skip, 0)
+    assert.deepEqual(result.graphById, [{ id: result.issueCard.id, code: "test-code", customer_id: "customer_123" }])
+  })
+})
+
+describe("module-only install (modules: [{ key: 'loyalty', resolve: 'medusa-loyalty-grpc/module' }])", () => {
+  it("medusa exec resolves `loyalty`, reaches the server, and Query sees the card", async () => {
+    const resultFile = join(LOG_DIR, "module-mode-result.json")
+    const run = await medusaCli("exec-module-mode", ["exec", "./src/scripts/module-mode.ts"], baseEnv({ LOYALTY_MODE: "module", LOYALTY_GRPC_ADDRESS: loyaltyServer.address, LOYALTY_RESULT_FILE: resultFile }))
+    assert.equal(run.code, 0, `medusa exec (module mode) failed, see ${run.logFile}`)
+    const out = JSON.parse(readFileSync(resultFile, "utf8"))
+    assert.equal(out.card.code, "module-mode-code")
+    assert.deepEqual(out.graph.data, [{ id: out.card.id, code: "module-mode-code" }])
+    assert.equal(out.graph.metadata.count, 1)
+  })
+})
+
+describe("Admin routes: the Loyalty Points API (medusa start, plugin mode)", () => {
+  let token
+  let customerId
+
+  before(async () => {
+    const port = await freePort()
+    baseUrl = `http://127.0.0.1:${port}`
+    const logFile = join(LOG_DIR, "medusa-start.log")
+    medusa = spawn(process.execPath, [MEDUSA_BIN, "start", "--port", String(port)], {
+      cwd: APP,
+      env: baseEnv({ LOYALTY_GRPC_ADDRESS: loyaltyServer.address, PORT: String(port) }),
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    })
+    medusa.stdout.on("data", (d) => appendFileSync(logFile, d))
+    medusa.stderr.on("data", (d) => appendFileSync(logFile, d))
+    await waitForHealth(baseUrl, medusa, 180000)
+
+    const auth = await http("POST", "/auth/user/emailpass", { body: ADMIN })
+    assert.equal(auth.status, 200, JSON.stringify(auth.body))
+    token = auth.body.token
+    assert.ok(token)
+    const created = await http("POST", "/admin/customers", { token, body: { email: "jane@example.com", first_name: "Jane" } })
+    assert.equal(created.status, 200, JSON.stringify(created.body))
+    customerId = created.body.customer.id
+  })
+
+  it("+100 'Welcome bonus', then -50 'Redeemed for discount' with history: balance_after 50, two entries newest first", async () => {
+    const first = await http("POST", "/admin/loyalty/points/adjust", {
+      token,
+      body: { customer_id: customerId, delta: 100, reason: "Welcome bonus" },
+      note: "Add 100 points",
+    })
+    assert.equal(first.status, 200, JSON.stringify(first.body))
+    assert.deepEqual(Object.keys(first.body).sort(), ["balance_after", "customer_id", "id", "updated_at"])
+    assert.equal(first.body.balance_after, 100)
+    assert.equal(first.body.customer_id, customerId)
+    assert.match(first.body.id, /^adj_/)
+
+    const second = await http("POST", "/admin/loyalty/points/adjust?include_history=true", {
+      token,
+      body: { customer_id: customerId, delta: -50, reason: "Redeemed for discount" },
+      note: "Remove 50 points, with history",
+    })
+    assert.equal(second.status, 200, JSON.stringify(second.body))
+    assert.equal(second.body.balance_after, 50)
+    assert.equal(second.body.history.length, 2)
+    assert.deepEqual(
+      second.body.history.map((h) => [h.id, h.delta, h.reason, h.balance_after]),
+      [
+        [second.body.id, -50, "Redeemed for discount", 50],
+        [first.body.id, 100, "Welcome bonus", 100],
+      ]
+    )
+    assert.ok(Date.parse(second.body.history[0].created_at) >= Date.parse(second.body.history[1].created_at))
+  })
+
+  it("GET balance (with history) and the paginated adjustments", async () => {
+    const balance = await http("GET", `/admin/loyalty/points/${customerId}?include_history=true`, { token, note: "Read the balance" })
+    assert.equal(balance.status, 200)
+    assert.equal(balance.body.balance, 50)
+    assert.deepEqual(
+      balance.body.history.map((h) => h.reason),
+      ["Redeemed for discount", "Welcome bonus"]
+    )
+    const page1 = await http("GET", `/admin/loyalty/points/${customerId}/adjustments?limit=1`, { token, note: "List adjustments, one per page" })
+    assert.equal(page1.status, 200)
+    assert.deepEqual(
+      page1.body.point_adjustments.map((a) => a.reason),
+      ["Redeemed for discount"]
+    )
+    assert.ok(page1.body.next_page_token)
+    const page2 = await http("GET", `/admin/loyalty/points/${customerId}/adjustments?limit=1&page_token=${encodeURIComponent(page1.body.next_page_token)}`, { token })
+    assert.deepEqual(
+      page2.body.point_adjustments.map((a) => a.reason),
+      ["Welcome bonus"]
+    )
+  })
+
+  it("400 for a bad delta, with the server's message", async () => {
+    const res = await http("POST", "/admin/loyalty/points/adjust", { token, body: { customer_id: customerId, delta: 0 }, note: "A zero delta" })
+    assert.equal(res.status, 400)
+    assert.deepEqual(res.body, { type: "invalid_data", message: "delta must be a non-zero number" })
+    const text = await http("POST", "/admin/loyalty/points/adjust", { token, body: { customer_id: customerId, delta: "ten" } })
+    assert.equal(text.status, 400)
+    assert.equal(text.body.message, "delta must be a non-zero number")
+  })
+
+  it("401 without admin authentication", async () => {
+    const res = await http("POST", "/admin/loyalty/points/adjust", { body: { customer_id: customerId, delta: 5 }, note: "Without a token" })
+    assert.equal(res.status, 401)
+    const get = await http("GET", `/admin/loyalty/points/${customerId}`)
+    assert.equal(get.status, 401)
+  })
+
+  it("404 for a customer Medusa does not know, before any point moves", async () => {
+    const res = await http("POST", "/admin/loyalty/points/adjust", { token, body: { customer_id: "cus_does_not_exist", delta: 5 }, note: "An unknown customer" })
+    assert.equal(res.status, 404)
+    assert.deepEqual(res.body, { type: "not_found", message: "Customer with id: cus_does_not_exist was not found" })
+    const raw = rawLoyaltyClient(loyaltyServer.address)
+    try {
+      const ledger = await raw.call("ListPointAdjustments", { customer_id: "cus_does_not_exist" })
+      assert.equal(ledger.point_adjustments.length, 0)
+    } finally {
+      raw.close()
+    }
+  })
+
+  it("400 not_allowed when the balance would go negative; nothing changes", async () => {
+    const res = await http("POST", "/admin/loyalty/points/adjust", { token, body: { customer_id: customerId, delta: -500 } })
+    assert.equal(res.status, 400)
+    assert.equal(res.body.type, "not_allowed")
+    const balance = await http("GET", `/admin/loyalty/points/${customerId}`, { token })
+    assert.equal(balance.body.balance, 50)
+  })
+
+  it("an Idempotency-Key header is passed through: the same key applies once", async () => {
+    const body = { customer_id: customerId, delta: 7, reason: "Review bonus" }
+    const a = await http("POST", "/admin/loyalty/points/adjust", { token, body, headers: { "Idempotency-Key": "review-bonus-1" }, note: "With an Idempotency-Key (send it twice: applied once)" })
+    const b = await http("POST", "/admin/loyalty/points/adjust", { token, body, headers: { "Idempotency-Key": "review-bonus-1" } })
+    assert.equal(a.status, 200)
+    assert.equal(b.status, 200)
+    assert.equal(b.body.id, a.body.id)
+    assert.equal(b.body.balance_after, 57)
+    const balance = await http("GET", `/admin/loyalty/points/${customerId}`, { token })
+    assert.equal(balance.body.balance, 57)
+  })
+
+  it("emits loyalty.points.adjusted (customer_id, delta, balance_after) after each adjustment", async () => {
+    // The subscriber in the test app appends each event to a file.
+    let events = []
+    for (let i = 0; i < 20; i++) {
+      events = readFileSync(EVENTS_FILE, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l))
+      if (events.filter((e) => e.data.customer_id === customerId).length >= 3) break
+      await new Promise((r) => setTimeout(r, 250))
+    }
+    const mine = events.filter((e) => e.name === "loyalty.points.adjusted" && e.data.customer_id === customerId)
+    assert.deepEqual(
+      mine.slice(0, 3).map((e) => [e.data.delta, e.data.balance_after]),
+      [
+        [100, 100],
+        [-50, 50],
+        [7, 57],
+      ]
+    )
+  })
+
+  it("with the loyalty server down, a call fails with unexpected_state naming the address", async () => {
+    await loyaltyServer.stop()
+    const res = await http("GET", `/admin/loyalty/points/${customerId}`, { token })
+    assert.equal(res.status, 500)
+    assert.equal(res.body.type, "unexpected_state")
+    assert.match(res.body.message, new RegExp(`Loyalty gRPC server at ${loyaltyServer.address.replace(/\./g, "\\.")} is unreachable`))
+  })
+})
