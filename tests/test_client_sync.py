@@ -315,10 +315,12 @@ def test_debit_credit_and_transactions(client: LoyaltyClient, uid: str) -> None:
 
     # An explicit key: the same debit twice applies once.
     key = f"pay-{uid}"
-    once = client.debit_gift_card(id=card.id, amount="5.5", currency_code="usd",
-                                  idempotency_key=key)  # fmt: skip
-    twice = client.debit_gift_card(id=card.id, amount="5.5", currency_code="usd",
-                                   idempotency_key=key)  # fmt: skip
+    once = client.debit_gift_card(
+        id=card.id, amount="5.5", currency_code="usd", idempotency_key=key
+    )
+    twice = client.debit_gift_card(
+        id=card.id, amount="5.5", currency_code="usd", idempotency_key=key
+    )
     assert twice.transaction.id == once.transaction.id
     assert twice.balance == Decimal("24.5")
 

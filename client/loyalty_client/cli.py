@@ -360,7 +360,7 @@ def cmd_cards_list(client: LoyaltyClient, args: argparse.Namespace, out: Output)
         if page.count is not None and page.count > len(cards):
             first = args.skip + 1 if cards else args.skip
             footer = (
-                f"\n(showing {first}-{args.skip + len(cards)} of {page.count}; "
+                f"\n\n(showing {first}-{args.skip + len(cards)} of {page.count}; "
                 f"use --skip/--take or --all)"
             )
     out.emit(cards, lambda: _cards_table(cards) + footer)
