@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..store import gift_cards as store
 from ..store.db import AnyRow, Database
+from ..store.direct import Contended
 from . import codes, validation
 from .currencies import currency_code
 from .errors import Duplicate, InvalidData, NotAllowed, NotFound
@@ -508,6 +509,40 @@ class GiftCards:
             reference=spend.reference,
             reference_id=spend.reference_id,
         )
+        if kind == DEBIT and self._db.direct is not None:
+            # PostgreSQL's one-statement debit for the common case; no answer
+            # (refusal, replay, race) leaves the request to the locking path.
+            now = datetime.now(UTC)
+            tx_id = new_id(GIFT_CARD_TRANSACTION)
+            params = {
+                "lookup": lookup[0] if lookup[0] is not None else lookup[1],
+                "amount": amount,
+                "currency_code": currency,
+                "reference": spend.reference,
+                "reference_id": spend.reference_id,
+                "idempotency_key": key or None,
+                "request_hash": fingerprint if key else None,
+                "id": tx_id,
+                "now": now,
+            }
+            try:
+                done = await store.debit_direct(self._db.direct, params, by_code=lookup[0] is None)
+            except Contended:
+                done = None
+            if done is not None:
+                card_id, balance, status = done
+                tx = Transaction(
+                    id=tx_id,
+                    gift_card_id=card_id,
+                    type=DEBIT,
+                    amount=amount,
+                    currency_code=currency,
+                    balance_after=balance,
+                    reference=spend.reference,
+                    reference_id=spend.reference_id,
+                    created_at=now,
+                )
+                return SpendResult(tx, balance, status)
 
         async def work(conn: AsyncConnection) -> SpendResult:
             row = await store.lock_card(conn, id=lookup[0], code=lookup[1])

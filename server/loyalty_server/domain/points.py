@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..store import points as store
 from ..store.db import AnyRow, Database
+from ..store.direct import Contended
 from . import validation
 from .errors import InvalidData, NotAllowed
 from .idempotency import check_replay, request_hash
@@ -23,6 +24,8 @@ from .pagination import decode_token, encode_token
 from .validation import Violations
 
 HISTORY_LIMIT = 20
+# The lowest balance allowed with allow_negative_balances: |balance| < 10^20.
+_NEGATIVE_FLOOR = -MAX_BALANCE + Decimal("0.000001")
 DELTA_MESSAGE = "delta must be a non-zero number"
 
 
@@ -119,6 +122,10 @@ class Points:
 
     async def adjust(self, request: AdjustmentRequest, *, include_history: bool) -> AdjustResult:
         valid = _validate(request)
+        if self._db.direct is not None:
+            done = await self._adjust_direct(valid, include_history)
+            if done is not None:
+                return done
 
         async def work(conn: AsyncConnection) -> AdjustResult:
             adjustment = await self._apply(conn, valid)
@@ -153,6 +160,40 @@ class Points:
             return results
 
         return await self._db.run(work)
+
+    async def _adjust_direct(
+        self, valid: _ValidAdjustment, include_history: bool
+    ) -> AdjustResult | None:
+        """PostgreSQL's one-statement path for the common case; None leaves the
+        request to the locking path (replays, refusals, races), which decides it."""
+        assert self._db.direct is not None
+        now = datetime.now(UTC)
+        adjustment_id = new_id(ADJUSTMENT)
+        params = {
+            "id": adjustment_id,
+            "customer_id": valid.customer_id,
+            "delta": valid.delta,
+            "reason": valid.reason,
+            "idempotency_key": valid.idempotency_key,
+            "request_hash": valid.request_hash if valid.idempotency_key else None,
+            "now": now,
+            "ceiling": MAX_BALANCE,
+            "floor": _NEGATIVE_FLOOR if self._allow_negative else ZERO,
+        }
+        try:
+            done = await store.adjust_direct(
+                self._db.direct, params, history=HISTORY_LIMIT if include_history else 0
+            )
+        except Contended:
+            return None
+        if done is None:
+            return None
+        balance, rows = done
+        adjustment = Adjustment(
+            adjustment_id, valid.customer_id, valid.delta, valid.reason, balance, now
+        )
+        history = [Adjustment(**row) for row in rows]
+        return AdjustResult(adjustment, history)
 
     async def _apply(self, conn: AsyncConnection, valid: _ValidAdjustment) -> Adjustment:
         account = await store.lock_account(conn, valid.customer_id)

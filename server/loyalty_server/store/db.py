@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 from sqlalchemy import Row, event, exc, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+if TYPE_CHECKING:
+    from .direct import DirectPool
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +104,12 @@ class Database:
         self.engine = create_async_engine(self.url, **options)
         if self.dialect == "sqlite":
             _sqlite_serialized_writes(self.engine)
+        # PostgreSQL: the hot single-statement writes skip the engine (store/direct.py).
+        self.direct: DirectPool | None = None
+        if self.dialect == "postgresql":
+            from .direct import DirectPool
+
+            self.direct = DirectPool(self.url, pool_size)
 
     async def run(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
         """Run `work` in one transaction; commit if it returns, roll back if it raises.
@@ -135,4 +144,6 @@ class Database:
             return False
 
     async def close(self) -> None:
+        if self.direct is not None:
+            await self.direct.close()
         await self.engine.dispose()

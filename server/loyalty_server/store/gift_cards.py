@@ -28,6 +28,7 @@ from sqlalchemy import cast as sql_cast
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .db import AnyRow
+from .direct import DirectPool
 from .models import GiftCard, GiftCardTransaction
 
 _cards = cast(Table, GiftCard.__table__)
@@ -250,3 +251,48 @@ async def set_deleted_at(
         .returning(_cards.c.id)
     )
     return [row.id for row in result]
+
+
+# PostgreSQL, one statement (store/direct.py): the debit rules as a conditional
+# update (live, same currency, pending, not expired, enough balance, key unused)
+# plus the ledger row from its RETURNING. The row lock taken by the UPDATE and
+# PostgreSQL's re-check of the WHERE on the newest row version keep a hot card
+# from being overdrawn. No row back: the caller takes the locking path, which
+# answers exactly (not found, replay, conflict, the reason a debit is refused).
+_DEBIT_SQL = """WITH card AS (
+    UPDATE gift_cards AS g
+    SET balance = g.balance - %(amount)s,
+        status = CASE WHEN g.balance - %(amount)s = 0 THEN 'redeemed' ELSE 'pending' END,
+        updated_at = %(now)s
+    WHERE g.{lookup} = %(lookup)s::text
+      AND g.deleted_at IS NULL
+      AND g.currency_code = %(currency_code)s::text
+      AND g.status = 'pending'
+      AND (g.expires_at IS NULL OR g.expires_at > %(now)s)
+      AND g.balance >= %(amount)s
+      AND NOT EXISTS (
+        SELECT 1 FROM gift_card_transactions t
+        WHERE t.gift_card_id = g.id AND t.idempotency_key = %(idempotency_key)s::text)
+    RETURNING g.id, g.balance, g.status
+), ledger AS (
+    INSERT INTO gift_card_transactions
+        (id, gift_card_id, type, amount, currency_code, balance_after, reference,
+         reference_id, idempotency_key, request_hash, created_at)
+    SELECT %(id)s::text, card.id, 'debit', %(amount)s, %(currency_code)s::text, card.balance,
+           %(reference)s::text, %(reference_id)s::text, %(idempotency_key)s::text,
+           %(request_hash)s::text, %(now)s
+    FROM card
+)
+SELECT id, balance, status FROM card"""
+DEBIT_BY_ID_SQL = _DEBIT_SQL.format(lookup="id")
+DEBIT_BY_CODE_SQL = _DEBIT_SQL.format(lookup="code")
+
+
+async def debit_direct(
+    pool: DirectPool, params: dict[str, Any], *, by_code: bool
+) -> tuple[str, Decimal, str] | None:
+    """(card id, balance, status) after the one-statement debit, or None when it did
+    not apply. Raises direct.Contended when a concurrent request raced it."""
+    query = DEBIT_BY_CODE_SQL if by_code else DEBIT_BY_ID_SQL
+    row = await pool.fetchone(query, params)
+    return None if row is None else (row[0], row[1], row[2])

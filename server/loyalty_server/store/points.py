@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, cast
 
@@ -10,6 +10,7 @@ from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .db import AnyRow
+from .direct import DirectPool
 from .models import PointAccount, PointAdjustment
 
 _accounts = cast(Table, PointAccount.__table__)
@@ -95,3 +96,84 @@ async def adjustments_page(
         "limit": limit,
     }
     return list((await conn.execute(_page, params)).all())
+
+
+# PostgreSQL, one statement (store/direct.py): move the balance only if the key
+# is unused and the result stays within bounds, and append the ledger row from
+# the RETURNING of that same update. A positive delta upserts (first-time
+# accounts); a negative one only updates, so it can never create an account.
+# No row back means "not the simple case": the caller takes the locking path,
+# which gives the exact answer (replay, conflict, insufficient points, bounds).
+_KEY_UNUSED = """NOT EXISTS (
+        SELECT 1 FROM point_adjustments
+        WHERE customer_id = %(customer_id)s::text
+          AND idempotency_key = %(idempotency_key)s::text)"""
+_LEDGER_FROM_ACCOUNT = """, ledger AS (
+    INSERT INTO point_adjustments
+        (id, customer_id, delta, reason, balance_after, idempotency_key, request_hash,
+         created_at)
+    SELECT %(id)s::text, %(customer_id)s::text, %(delta)s, %(reason)s::text, account.balance,
+           %(idempotency_key)s::text, %(request_hash)s::text, %(now)s
+    FROM account
+)
+SELECT balance FROM account"""
+ADJUST_CREDIT_SQL = (
+    """WITH account AS (
+    INSERT INTO point_accounts AS a (customer_id, balance, created_at, updated_at)
+    SELECT %(customer_id)s::text, %(delta)s, %(now)s, %(now)s
+    WHERE """
+    + _KEY_UNUSED
+    + """
+    ON CONFLICT (customer_id) DO UPDATE
+        SET balance = a.balance + excluded.balance, updated_at = excluded.updated_at
+        WHERE a.balance + excluded.balance < %(ceiling)s
+    RETURNING a.balance
+)"""
+    + _LEDGER_FROM_ACCOUNT
+)
+ADJUST_DEBIT_SQL = (
+    """WITH account AS (
+    UPDATE point_accounts AS a
+    SET balance = a.balance + %(delta)s, updated_at = %(now)s
+    WHERE a.customer_id = %(customer_id)s::text
+      AND a.balance + %(delta)s >= %(floor)s
+      AND """
+    + _KEY_UNUSED
+    + """
+    RETURNING a.balance
+)"""
+    + _LEDGER_FROM_ACCOUNT
+)
+
+
+_HISTORY_SQL = """SELECT id, customer_id, delta, reason, balance_after, created_at
+FROM point_adjustments WHERE customer_id = %(customer_id)s::text
+ORDER BY seq DESC LIMIT %(limit)s"""
+_HISTORY_FIELDS = ("id", "customer_id", "delta", "reason", "balance_after", "created_at")
+
+
+async def adjust_direct(
+    pool: DirectPool, params: dict[str, Any], *, history: int
+) -> tuple[Decimal, list[dict[str, Any]]] | None:
+    """The one-statement adjustment; None when it did not apply (see ADJUST_*_SQL).
+
+    With `history`, the statement and the read of the last `history` adjustments
+    share one transaction, so the history is exactly the state this write made.
+    Raises direct.Contended when a concurrent request raced it.
+    """
+    query = ADJUST_CREDIT_SQL if params["delta"] > 0 else ADJUST_DEBIT_SQL
+    async with pool.connection() as conn:
+        if not history:
+            row = await (await conn.execute(query, params, prepare=True)).fetchone()
+            return None if row is None else (row[0], [])
+        async with conn.transaction():
+            row = await (await conn.execute(query, params, prepare=True)).fetchone()
+            if row is None:
+                return None
+            cursor = await conn.execute(
+                _HISTORY_SQL, {"customer_id": params["customer_id"], "limit": history}, prepare=True
+            )
+            rows = [dict(zip(_HISTORY_FIELDS, r, strict=True)) for r in await cursor.fetchall()]
+        for item in rows:
+            item["created_at"] = item["created_at"].astimezone(UTC)
+        return row[0], rows
