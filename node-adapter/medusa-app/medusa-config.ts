@@ -9,6 +9,7 @@ loadEnv(process.env.NODE_ENV || "development", process.cwd())
  */
 const loyaltyOptions = {
   address: process.env.LOYALTY_GRPC_ADDRESS,
+  token: process.env.LOYALTY_GRPC_TOKEN || undefined,
   timeoutMs: Number(process.env.LOYALTY_GRPC_TIMEOUT_MS || 5000),
 }
 const mode = process.env.LOYALTY_MODE || "plugin"

@@ -1,11 +1,44 @@
 // Lazy connect, unreachable server, deadlines, bearer token: real processes and sockets only.
-import { after, describe, it } from "node:test"
+import { after, before, describe, it } from "node:test"
 import assert from "node:assert/strict"
 import { createServer } from "node:net"
-import { freePort, startServer, tokenFlag } from "./helpers/server.mjs"
+import { createHash } from "node:crypto"
+import { execFileSync } from "node:child_process"
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { freePort, serveHelp, startServer } from "./helpers/server.mjs"
 import { MedusaError, makeService, moduleExport, pkg, rejection } from "./helpers/pkg.mjs"
 
 const cleanups = []
+
+const sha256 = (s) => createHash("sha256").update(s).digest("hex")
+
+function hasOpenssl() {
+  try {
+    execFileSync("openssl", ["version"], { stdio: "ignore" })
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** A throwaway CA, a server certificate for 127.0.0.1 and a client certificate (EC P-256). */
+function makePki() {
+  const dir = mkdtempSync(join(tmpdir(), "loyalty-node-pki-"))
+  cleanups.push(() => execFileSync("rm", ["-rf", dir]))
+  const f = (n) => join(dir, n)
+  const ssl = (...args) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" })
+  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+  ssl("req", "-x509", ...ec, "-keyout", f("ca.key"), "-out", f("ca.pem"), "-days", "2", "-subj", "/CN=loyalty-test-ca")
+  writeFileSync(f("server.ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n")
+  writeFileSync(f("client.ext"), "extendedKeyUsage=clientAuth\n")
+  for (const who of ["server", "client"]) {
+    ssl("req", ...ec, "-keyout", f(`${who}.key`), "-out", f(`${who}.csr`), "-subj", `/CN=loyalty-test-${who}`)
+    ssl("x509", "-req", "-in", f(`${who}.csr`), "-CA", f("ca.pem"), "-CAkey", f("ca.key"), "-CAcreateserial", "-out", f(`${who}.pem`), "-days", "2", "-extfile", f(`${who}.ext`))
+  }
+  return { ca: f("ca.pem"), serverCert: f("server.pem"), serverKey: f("server.key"), clientCert: f("client.pem"), clientKey: f("client.key") }
+}
 after(async () => {
   for (const fn of cleanups.reverse()) await fn()
 })
@@ -100,19 +133,98 @@ describe("deadlines", () => {
   })
 })
 
-describe("bearer token", () => {
-  const flag = tokenFlag()
-  it("a wrong token is UNAUTHORIZED -> unauthorized; the right one works", { skip: flag ? false : "this loyalty-server has no token flag in `serve --help`" }, async () => {
-    const server = await startServer({ extraArgs: [flag, "s3cret-token"] })
+describe("bearer token (server started with --api-keys)", () => {
+  const supported = serveHelp().includes("--api-keys")
+  const skip = supported ? false : "this loyalty-server has no --api-keys"
+  const writer = "lk_node_adapter_writer_0123456789abcdef"
+  const reader = "lk_node_adapter_reader_0123456789abcdef"
+  let server
+
+  before(async () => {
+    if (!supported) return
+    const keys = `writer:${sha256(writer)}=loyalty:read,loyalty:write;reader:${sha256(reader)}=loyalty:read`
+    server = await startServer({ extraArgs: ["--api-keys", keys] })
     cleanups.push(() => server.stop())
-    const bad = makeService({ address: server.address, token: "wrong" })
-    cleanups.push(() => bad.__hooks.onApplicationShutdown())
-    const err = await rejection(bad.getOptions())
+  })
+
+  it("no token -> unauthorized", { skip }, async () => {
+    const anon = makeService({ address: server.address })
+    cleanups.push(() => anon.__hooks.onApplicationShutdown())
+    const err = await rejection(anon.getOptions())
     assert.ok(err instanceof MedusaError)
     assert.equal(err.type, "unauthorized")
-    const good = makeService({ address: server.address, token: "s3cret-token" })
-    cleanups.push(() => good.__hooks.onApplicationShutdown())
-    assert.equal((await good.getOptions()).sections, 4)
+    assert.equal(err.reason, "UNAUTHORIZED")
+    assert.equal(err.grpcCode, 16)
+  })
+
+  it("a wrong token -> unauthorized", { skip }, async () => {
+    const bad = makeService({ address: server.address, token: "lk_wrong" })
+    cleanups.push(() => bad.__hooks.onApplicationShutdown())
+    const err = await rejection(bad.getOptions())
+    assert.equal(err.type, "unauthorized")
+  })
+
+  it("a read-only token may read but a write is FORBIDDEN -> forbidden", { skip }, async () => {
+    const ro = makeService({ address: server.address, token: reader })
+    cleanups.push(() => ro.__hooks.onApplicationShutdown())
+    assert.equal((await ro.getPointsBalance("cus_token")).balance, 0)
+    const err = await rejection(ro.adjustPoints({ customer_id: "cus_token", delta: 1 }))
+    assert.ok(err instanceof MedusaError)
+    assert.equal(err.type, "forbidden")
+    assert.equal(err.reason, "FORBIDDEN")
+    assert.equal(err.grpcCode, 7)
+  })
+
+  it("the right token is sent as authorization: Bearer and works", { skip }, async () => {
+    const rw = makeService({ address: server.address, token: writer })
+    cleanups.push(() => rw.__hooks.onApplicationShutdown())
+    assert.equal((await rw.adjustPoints({ customer_id: "cus_token", delta: 3 })).balance_after, 3)
+  })
+})
+
+describe("TLS (server started with --tls-cert/--tls-key/--tls-client-ca)", () => {
+  const supported = serveHelp().includes("--tls-client-ca") && hasOpenssl()
+  const skip = supported ? false : "no openssl, or this loyalty-server has no --tls-client-ca"
+  let pki
+  let server
+
+  before(async () => {
+    if (!supported) return
+    pki = makePki()
+    server = await startServer({
+      extraArgs: ["--tls-cert", pki.serverCert, "--tls-key", pki.serverKey, "--tls-client-ca", pki.ca],
+      tls: { ca: pki.ca, cert: pki.clientCert, key: pki.clientKey },
+    })
+    cleanups.push(() => server.stop())
+  })
+
+  it("mutual TLS with CA, client certificate and key (paths or PEM text) works", { skip }, async () => {
+    const byPath = makeService({ address: server.address, tls: { ca: pki.ca, cert: pki.clientCert, key: pki.clientKey } })
+    cleanups.push(() => byPath.__hooks.onApplicationShutdown())
+    assert.equal((await byPath.getOptions()).sections, 4)
+    const byPem = makeService({
+      address: server.address,
+      tls: { ca: readFileSync(pki.ca, "utf8"), cert: readFileSync(pki.clientCert, "utf8"), key: readFileSync(pki.clientKey) },
+    })
+    cleanups.push(() => byPem.__hooks.onApplicationShutdown())
+    assert.equal((await byPem.adjustPoints({ customer_id: "cus_tls", delta: 2 })).balance_after, 2)
+  })
+
+  it("without a client certificate the call fails as unexpected_state naming the address", { skip }, async () => {
+    const noCert = makeService({ address: server.address, tls: { ca: pki.ca }, timeoutMs: 3000 })
+    cleanups.push(() => noCert.__hooks.onApplicationShutdown())
+    const err = await rejection(noCert.getOptions())
+    assert.ok(err instanceof MedusaError)
+    assert.equal(err.type, "unexpected_state")
+    assert.ok(err.message.includes(server.address), err.message)
+  })
+
+  it("plaintext against a TLS server fails as unexpected_state", { skip }, async () => {
+    const plain = makeService({ address: server.address, timeoutMs: 3000 })
+    cleanups.push(() => plain.__hooks.onApplicationShutdown())
+    const err = await rejection(plain.getOptions())
+    assert.equal(err.type, "unexpected_state")
+    assert.ok(err.message.includes(server.address), err.message)
   })
 })
 

@@ -12,7 +12,8 @@ import { dirname, join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 import * as grpc from "@grpc/grpc-js"
 import * as protoLoader from "@grpc/proto-loader"
-import { freePort, startServer } from "../../test/helpers/server.mjs"
+import { createHash } from "node:crypto"
+import { freePort, serveHelp, startServer } from "../../test/helpers/server.mjs"
 
 const APP = resolve(dirname(fileURLToPath(import.meta.url)), "..")
 const REPO_PROTOS = resolve(APP, "..", "..", "protos")
@@ -27,6 +28,8 @@ const LOG_DIR = process.env.MEDUSA_LOG_DIR || mkdtempSync(join(tmpdir(), "medusa
 const EVENTS_FILE = join(LOG_DIR, "events.jsonl")
 const TRANSCRIPT = join(LOG_DIR, "points-api-transcript.md")
 const ADMIN = { email: "admin@loyalty.test", password: "supersecret-test" }
+// When the server supports API keys, the app talks to it with a bearer token (the plugin's `token` option).
+const TOKEN = serveHelp().includes("--api-keys") ? "lk_medusa_app_test_token_0123456789abcdef" : undefined
 
 let loyaltyServer
 let deadAddress
@@ -42,6 +45,7 @@ function baseEnv(extra = {}) {
     MEDUSA_DISABLE_TELEMETRY: "true",
     LOYALTY_EVENTS_FILE: EVENTS_FILE,
     LOYALTY_MODE: "plugin",
+    ...(TOKEN ? { LOYALTY_GRPC_TOKEN: TOKEN } : {}),
     ...extra,
   }
 }
@@ -86,8 +90,10 @@ function rawLoyaltyClient(address) {
   })
   const Ctor = grpc.loadPackageDefinition(def).loyalty.v1.LoyaltyService
   const client = new Ctor(address, grpc.credentials.createInsecure())
+  const md = new grpc.Metadata()
+  if (TOKEN) md.set("authorization", `Bearer ${TOKEN}`)
   const call = (method, req) =>
-    new Promise((ok, fail) => client[method](req, { deadline: Date.now() + 5000 }, (e, r) => (e ? fail(e) : ok(r))))
+    new Promise((ok, fail) => client[method](req, md, { deadline: Date.now() + 5000 }, (e, r) => (e ? fail(e) : ok(r))))
   return { call, close: () => client.close() }
 }
 
@@ -148,7 +154,8 @@ before(async () => {
   deadAddress = `127.0.0.1:${await freePort()}`
   bootResults.migrate = await medusaCli("db-migrate", ["db:migrate"], baseEnv({ LOYALTY_GRPC_ADDRESS: deadAddress }))
   bootResults.user = await medusaCli("user", ["user", "-e", ADMIN.email, "-p", ADMIN.password], baseEnv({ LOYALTY_GRPC_ADDRESS: deadAddress }))
-  loyaltyServer = await startServer()
+  const sha = TOKEN && createHash("sha256").update(TOKEN).digest("hex")
+  loyaltyServer = await startServer({ extraArgs: TOKEN ? ["--api-keys", `medusa:${sha}=loyalty:read,loyalty:write`] : [] })
 })
 
 after(async () => {

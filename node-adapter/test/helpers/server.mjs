@@ -1,7 +1,7 @@
 // Starts and stops a real `loyalty-server` process for the tests: a free port,
 // a temporary SQLite file, wait for grpc.health.v1 SERVING, kill at the end.
 import { spawn, execFileSync } from "node:child_process"
-import { existsSync, mkdtempSync, rmSync } from "node:fs"
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { dirname, join, resolve } from "node:path"
@@ -33,9 +33,12 @@ export function freePort() {
 }
 
 /** One grpc.health.v1.Health/Check; resolves true when SERVING. */
-export function healthServing(address, timeoutMs = 1000) {
+export function healthServing(address, timeoutMs = 1000, tls) {
   return new Promise((ok) => {
-    const client = new grpc.Client(address, grpc.credentials.createInsecure())
+    const creds = tls
+      ? grpc.credentials.createSsl(readFileSync(tls.ca), tls.key ? readFileSync(tls.key) : null, tls.cert ? readFileSync(tls.cert) : null)
+      : grpc.credentials.createInsecure()
+    const client = new grpc.Client(address, creds)
     client.makeUnaryRequest(
       "/grpc.health.v1.Health/Check",
       (x) => x,
@@ -52,22 +55,24 @@ export function healthServing(address, timeoutMs = 1000) {
   })
 }
 
-/** The flag of `serve` that sets a bearer token, if this server has one. */
-export function tokenFlag() {
-  try {
-    const help = execFileSync(serverBin(), ["serve", "--help"], { encoding: "utf8" })
-    const m = help.match(/--[a-z-]*token[a-z-]*/)
-    return m ? m[0] : undefined
-  } catch {
-    return undefined
+let helpText
+/** `loyalty-server serve --help`, to see which options this server has. */
+export function serveHelp() {
+  if (helpText === undefined) {
+    try {
+      helpText = execFileSync(serverBin(), ["serve", "--help"], { encoding: "utf8" })
+    } catch {
+      helpText = ""
+    }
   }
+  return helpText
 }
 
 /**
  * Starts loyalty-server on a free port with a fresh SQLite file.
  * Returns { address, port, stop(), logs() }.
  */
-export async function startServer({ port, extraArgs = [], env = {}, timeoutMs = 30000 } = {}) {
+export async function startServer({ port, extraArgs = [], env = {}, timeoutMs = 30000, tls } = {}) {
   const bin = serverBin()
   const dir = mkdtempSync(join(tmpdir(), "loyalty-node-test-"))
   const p = port ?? (await freePort())
@@ -94,7 +99,7 @@ export async function startServer({ port, extraArgs = [], env = {}, timeoutMs = 
   }
 
   const started = Date.now()
-  while (!(await healthServing(address, 500))) {
+  while (!(await healthServing(address, 500, tls))) {
     if (exited) {
       await stop()
       throw new Error(`loyalty-server exited before serving:\n${output}`)
