@@ -48,7 +48,9 @@ class LoyaltyApp:
             interceptors=interceptors,
             options=[
                 ("grpc.max_receive_message_length", settings.max_message_bytes),
-                ("grpc.so_reuseport", 0),
+                # Several `serve --workers` processes share the port; one alone
+                # keeps it exclusive, so a second copy fails with "address in use".
+                ("grpc.so_reuseport", 1 if settings.workers > 1 else 0),
             ],
         )
         servicer = LoyaltyServicer(

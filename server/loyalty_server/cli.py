@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import sys
 from dataclasses import fields
@@ -23,6 +22,8 @@ _HELP = {
     "gift_card_code_sections": "4-character groups in generated codes (default 4)",
     "grace_period": "seconds in-flight calls get to finish on shutdown (default 10)",
     "db_pool_size": "PostgreSQL connections per process (default 10)",
+    "workers": "server processes sharing the port (default: one per core on PostgreSQL, "
+    "1 on SQLite)",
     "log_level": "DEBUG, INFO (default), WARNING or ERROR",
     "api_keys": "API keys as '[name:]<sha256 hex>=scope[,scope]' entries separated by ';'",
     "api_keys_file": "TOML (or .json) file of [[api_keys]] with name, sha256, scopes",
@@ -41,6 +42,7 @@ _SERVE_ONLY = {
     "gift_card_code_sections",
     "grace_period",
     "db_pool_size",
+    "workers",
     "api_keys",
     "api_keys_file",
     "jwt_secret",
@@ -113,7 +115,6 @@ def _new_api_key(name: str, scopes: list[str]) -> int:
 
 
 def _serve(settings: Settings) -> int:
-    from .app import serve  # grpc is only needed to serve
     from .security import preflight
 
     preflight(settings)  # refuse bad credentials, TLS files or an open address first
@@ -125,8 +126,9 @@ def _serve(settings: Settings) -> int:
             "--database-url <url>"
         )
         return 2
-    asyncio.run(serve(settings))
-    return 0
+    from .workers import serve_processes  # one process, or N sharing the port
+
+    return serve_processes(settings)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -27,6 +27,7 @@ class Settings:
     grace_period: float = 10.0
     max_message_bytes: int = 1024 * 1024
     db_pool_size: int = 10
+    workers: int = 0  # server processes; 0: one per core on PostgreSQL, 1 on SQLite
     health_check_interval: float = 2.0
     log_level: str = "INFO"
     # Security (docs/security.md): bearer API keys and/or HS256 JWTs, TLS, safe defaults.
@@ -57,6 +58,7 @@ ENVIRONMENT = {
     "gift_card_code_sections": "LOYALTY_GIFT_CARD_CODE_SECTIONS",
     "grace_period": "LOYALTY_GRACE_PERIOD",
     "db_pool_size": "LOYALTY_DB_POOL_SIZE",
+    "workers": "LOYALTY_WORKERS",
     "log_level": "LOYALTY_LOG_LEVEL",
     "api_keys": "LOYALTY_API_KEYS",
     "api_keys_file": "LOYALTY_API_KEYS_FILE",

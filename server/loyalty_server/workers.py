@@ -1,0 +1,135 @@
+"""`serve --workers N`: N server processes sharing one port with SO_REUSEPORT.
+
+gRPC Python runs one process on one core; the way it scales past that is
+several processes bound to the same address, with the kernel spreading new
+connections over them. Each worker is a full server (its own event loop,
+database pools and health service). The parent only supervises: SIGTERM or
+SIGINT to it is passed to every worker, which shut down gracefully; a worker
+that dies stops the others and the parent exits non-zero, so the process
+manager in charge (systemd, Kubernetes) restarts the whole service.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import os
+import signal
+import socket
+import time
+from dataclasses import replace
+from multiprocessing.connection import wait
+from types import FrameType
+from typing import Any
+
+from . import logs
+from .config import Settings
+
+log = logging.getLogger("loyalty_server")
+
+# Workers get this long past the grace period to finish before they are killed.
+STOP_MARGIN_S = 15.0
+
+
+def cpu_count() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def worker_count(settings: Settings) -> int:
+    """--workers, or by default one per core on PostgreSQL and one on embedded SQLite."""
+    if settings.workers > 0:
+        return settings.workers
+    return 1 if settings.embedded else cpu_count()
+
+
+def _worker(settings: Settings) -> None:
+    from .app import serve
+
+    logs.configure(settings.log_level)
+    asyncio.run(serve(settings))
+
+
+def _address_free(listen: str) -> bool:
+    """Whether the address can be bound by a socket without SO_REUSEPORT, i.e. nobody
+    else (say, another copy of this server) is listening there already."""
+    host, _, port = listen.rpartition(":")
+    try:
+        infos = socket.getaddrinfo(host.strip("[]") or None, int(port), type=socket.SOCK_STREAM)
+    except (OSError, ValueError):
+        return True  # let gRPC report the address in its own words
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError:
+            return False
+    return True
+
+
+def serve_processes(settings: Settings) -> int:
+    """Serve with the configured number of processes; returns the exit code."""
+    count = worker_count(settings)
+    if count > 1 and settings.listen.rsplit(":", 1)[-1] == "0":
+        log.warning("--listen with port 0 picks a port per process: serving with one worker")
+        count = 1
+    settings = replace(settings, workers=count)
+    if count == 1:
+        _worker(settings)
+        return 0
+    if not _address_free(settings.listen):
+        log.error("cannot listen on %s: address in use", settings.listen)
+        return 1
+
+    stopping: list[int] = []
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        stopping.append(signum)
+
+    previous: dict[int, Any] = {
+        sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)
+    }
+    context = multiprocessing.get_context("spawn")  # no gRPC state crosses a fork
+    processes = [
+        context.Process(target=_worker, args=(settings,), name=f"loyalty-worker-{i}")
+        for i in range(count)
+    ]
+    failed = False
+    try:
+        for process in processes:
+            process.start()
+        log.info(
+            "started workers",
+            extra={"workers": count, "pids": [p.pid for p in processes]},
+        )
+        while not stopping:
+            ended = wait([p.sentinel for p in processes], timeout=0.5)
+            if ended:
+                failed = True
+                codes = [p.exitcode for p in processes if p.exitcode is not None]
+                log.error("a worker exited (exit code %s); stopping the others", codes)
+                break
+    finally:
+        for process in processes:
+            if process.pid is not None and process.is_alive():
+                os.kill(process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + settings.grace_period + STOP_MARGIN_S
+        for process in processes:
+            if process.pid is None:
+                continue
+            process.join(max(0.0, deadline - time.monotonic()))
+            if process.is_alive():
+                log.error("worker %s did not stop in time; killing it", process.pid)
+                process.kill()
+                process.join(5)
+                failed = True
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if failed or any(p.exitcode != 0 for p in processes):
+        return 1
+    log.info("all workers stopped")
+    return 0
