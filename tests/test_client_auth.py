@@ -10,8 +10,11 @@ import asyncio
 import datetime as dt
 import hashlib
 import ipaddress
+import json
+import os
 import secrets
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -260,3 +263,35 @@ def test_mutual_tls(mtls_server: tuple[ServerProcess, TLSConfig], pki: Pki, uid:
         c.get_options()
     with pytest.raises(ValueError, match="together"):
         TLSConfig(ca_cert=pki.ca, client_cert=pki.client_cert)
+
+
+def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("LOYALTY_")}
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "loyalty"), *args],
+        capture_output=True,
+        text=True,
+        env={**clean, **(env or {})},
+        timeout=60,
+    )
+
+
+def test_cli_over_tls(mtls_server: tuple[ServerProcess, TLSConfig], pki: Pki) -> None:
+    server, _ = mtls_server
+    files = ["--client-cert", str(pki.client_cert), "--client-key", str(pki.client_key)]
+    done = _cli("options", "--json", "--target", server.target, "--ca-cert", str(pki.ca), *files)
+    assert done.returncode == 0, done.stderr
+    assert set(json.loads(done.stdout)) == {"prefix", "sections"}
+    from_env = _cli(
+        "options",
+        *files,
+        env={"LOYALTY_TARGET": server.target, "LOYALTY_CA_CERT": str(pki.ca)},
+    )
+    assert from_env.returncode == 0, from_env.stderr
+    plaintext = _cli("options", "--target", server.target, "--timeout", "2")
+    assert plaintext.returncode == 1
+    assert plaintext.stderr.startswith("loyalty: error: UNAVAILABLE: ")
+    half = _cli("options", "--target", server.target, "--client-cert", str(pki.client_cert))
+    assert half.returncode == 2 and "together" in half.stderr
+    missing = _cli("options", "--target", server.target, "--ca-cert", "/nonexistent/ca.pem")
+    assert missing.returncode == 2 and "cannot read" in missing.stderr

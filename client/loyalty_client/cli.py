@@ -23,6 +23,7 @@ from enum import Enum
 from typing import Any, TextIO
 
 from . import __version__
+from ._transport import DEFAULT_TIMEOUT
 from .client import LoyaltyClient
 from .convert import to_plain
 from .errors import LoyaltyError
@@ -666,14 +667,14 @@ def make_client(args: argparse.Namespace) -> LoyaltyClient:
     env = os.environ
     target = args.target or env.get("LOYALTY_TARGET") or DEFAULT_TARGET
     token = args.token or env.get("LOYALTY_TOKEN") or None
-    timeout_text = env.get("LOYALTY_TIMEOUT")
-    timeout = args.timeout
-    if timeout is None and timeout_text:
+    timeout: float | None = args.timeout
+    if timeout is None:
+        text = env.get("LOYALTY_TIMEOUT", "").strip()
         try:
-            timeout = float(timeout_text)
+            timeout = float(text) if text else DEFAULT_TIMEOUT
         except ValueError:
-            raise UsageError(f"LOYALTY_TIMEOUT is not a number: {timeout_text!r}") from None
-    if timeout is not None and timeout <= 0:
+            raise UsageError(f"LOYALTY_TIMEOUT is not a number: {text!r}") from None
+    if timeout <= 0:
         raise UsageError("the timeout must be positive")
     ca_cert = args.ca_cert or env.get("LOYALTY_CA_CERT") or None
     client_cert = args.client_cert or env.get("LOYALTY_CLIENT_CERT") or None
@@ -691,7 +692,10 @@ def make_client(args: argparse.Namespace) -> LoyaltyClient:
             raise UsageError(str(exc)) from None
     try:
         return LoyaltyClient(
-            target, token=token, tls=tls, timeout=timeout if timeout is not None else 10.0
+            target,
+            token=token,
+            tls=tls,
+            timeout=timeout,
         )
     except OSError as exc:
         raise UsageError(f"cannot read a TLS file: {exc}") from None

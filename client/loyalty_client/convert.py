@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, is_dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Generic, TypedDict, TypeVar
@@ -186,7 +186,7 @@ def point_adjustment(m: pb.PointAdjustment) -> PointAdjustment:
         delta=str_to_decimal(m.delta),
         reason=m.reason,
         balance_after=str_to_decimal(m.balance_after),
-        created_at=pb_to_datetime(m, "created_at") or datetime.fromtimestamp(0, UTC),
+        created_at=pb_to_datetime(m, "created_at"),
     )
 
 
@@ -598,8 +598,6 @@ def get_options() -> Op[GiftCardOptions]:
 
 def to_plain(value: Any) -> Any:
     """Client values as JSON-ready data: Decimals and datetimes as strings."""
-    from dataclasses import fields, is_dataclass
-
     if is_dataclass(value) and not isinstance(value, type):
         return {f.name: to_plain(getattr(value, f.name)) for f in fields(value)}
     if isinstance(value, Decimal):

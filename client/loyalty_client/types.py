@@ -59,7 +59,7 @@ class PointAdjustment:
     delta: Decimal
     reason: str
     balance_after: Decimal
-    created_at: datetime
+    created_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
