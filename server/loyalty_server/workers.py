@@ -46,29 +46,59 @@ def worker_count(settings: Settings) -> int:
     return 1 if settings.embedded else cpu_count()
 
 
-def _worker(settings: Settings) -> None:
+def _die_with_parent(parent: int) -> None:
+    """A worker must not outlive its parent: it would keep the port (so a restarted
+    service could not bind it) and its database connections. A parent that died
+    without stopping us was killed, so we go the same way at once (SIGKILL), as a
+    single-process server would have; graceful stops come from the parent's SIGTERM."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the watcher below still notices
+        pass
+    if os.getppid() != parent:  # the parent died before we asked
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+async def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        await asyncio.sleep(0.5)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _worker(settings: Settings, parent: int | None = None) -> None:
     from .app import serve
 
     logs.configure(settings.log_level)
-    asyncio.run(serve(settings))
+    if parent is None:
+        asyncio.run(serve(settings))
+        return
+    _die_with_parent(parent)
+
+    async def main() -> None:
+        watcher = asyncio.create_task(_watch_parent(parent))
+        try:
+            await serve(settings)
+        finally:
+            watcher.cancel()
+
+    asyncio.run(main())
 
 
 def _address_free(listen: str) -> bool:
-    """Whether the address can be bound by a socket without SO_REUSEPORT, i.e. nobody
-    else (say, another copy of this server) is listening there already."""
+    """Whether nobody (say, another copy of this server) is listening on the address
+    already: with SO_REUSEPORT our workers would silently share it otherwise."""
     host, _, port = listen.rpartition(":")
+    host = host.strip("[]")
+    if host in {"", "0.0.0.0", "::", "*"}:
+        host = "127.0.0.1" if host != "::" else "::1"
     try:
-        infos = socket.getaddrinfo(host.strip("[]") or None, int(port), type=socket.SOCK_STREAM)
-    except (OSError, ValueError):
-        return True  # let gRPC report the address in its own words
-    family, kind, proto, _, address = infos[0]
-    with socket.socket(family, kind, proto) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind(address)
-        except OSError:
+        with socket.create_connection((host, int(port)), timeout=1.0):
             return False
-    return True
+    except (OSError, ValueError):
+        return True  # refused (free) or unusable: gRPC reports the latter in its words
 
 
 def serve_processes(settings: Settings) -> int:
@@ -95,7 +125,7 @@ def serve_processes(settings: Settings) -> int:
     }
     context = multiprocessing.get_context("spawn")  # no gRPC state crosses a fork
     processes = [
-        context.Process(target=_worker, args=(settings,), name=f"loyalty-worker-{i}")
+        context.Process(target=_worker, args=(settings, os.getpid()), name=f"loyalty-worker-{i}")
         for i in range(count)
     ]
     failed = False

@@ -87,6 +87,11 @@ def _is_unavailable(error: BaseException) -> bool:
     return isinstance(error, exc.TimeoutError | OSError | asyncio.TimeoutError)
 
 
+def direct_share(pool_size: int) -> int:
+    """Connections of a process's pool_size that serve the one-statement hot path."""
+    return max(1, pool_size // 2)
+
+
 class Database:
     """One engine and the transaction runner every domain operation goes through."""
 
@@ -96,7 +101,9 @@ class Database:
         options: dict[str, Any] = {"pool_pre_ping": True}
         if self.dialect == "postgresql":
             options.update(
-                pool_size=pool_size,
+                # pool_size is shared with the direct pool below: connections kept
+                # open per process stay at pool_size, the peak at twice that.
+                pool_size=max(1, pool_size - direct_share(pool_size)),
                 max_overflow=pool_size,
                 pool_timeout=5,
                 connect_args={"connect_timeout": 3},
@@ -109,7 +116,7 @@ class Database:
         if self.dialect == "postgresql":
             from .direct import DirectPool
 
-            self.direct = DirectPool(self.url, pool_size)
+            self.direct = DirectPool(self.url, direct_share(pool_size))
 
     async def run(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
         """Run `work` in one transaction; commit if it returns, roll back if it raises.
