@@ -76,7 +76,7 @@ OPEN_SERVICES = frozenset(
 
 #: What an unauthenticated caller is told; details stay in the server log.
 AUTH_REQUIRED = "Authentication required"
-MAX_TOKEN_LENGTH = 8192
+MAX_TOKEN_LENGTH = 4096  # gRPC refuses metadata past 8 KiB (randomly up to 16 KiB) itself
 #: JWT clocks may disagree by this many seconds (exp, nbf, iat).
 JWT_LEEWAY_S = 30
 MIN_JWT_SECRET_BYTES = 32

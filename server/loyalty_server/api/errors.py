@@ -25,6 +25,20 @@ _CODES: dict[type[domain.DomainError], int] = {
 }
 
 
+# An error travels in trailing metadata, which clients cap (gRPC: 8 KiB soft, 16 KiB hard);
+# past that the caller gets RESOURCE_EXHAUSTED "Stream removed" instead of our answer.
+# So what an error echoes of a request is bounded, however many items were wrong.
+MAX_MESSAGE = 400
+MAX_VIOLATIONS = 10
+MAX_FIELD = 100
+MAX_DESCRIPTION = 160
+MAX_METADATA_VALUE = 256
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def rich_status(
     code: int,
     message: str,
@@ -33,18 +47,28 @@ def rich_status(
     metadata: dict[str, str] | None = None,
     violations: list[domain.FieldViolation] | None = None,
 ) -> grpc.Status:
-    """A status carrying one ErrorInfo and, for bad input, one BadRequest."""
+    """A status carrying one ErrorInfo and, for bad input, one BadRequest (the first
+    MAX_VIOLATIONS field violations; the message says how many more there were)."""
     details = []
-    info = error_details_pb2.ErrorInfo(reason=reason, domain=DOMAIN, metadata=metadata or {})
+    message = _clip(message, MAX_MESSAGE)
+    if violations and len(violations) > MAX_VIOLATIONS:
+        message = _clip(message, MAX_MESSAGE - 60)
+        message += f" (and {len(violations) - MAX_VIOLATIONS} more field problems)"
+    info = error_details_pb2.ErrorInfo(
+        reason=reason,
+        domain=DOMAIN,
+        metadata={k: _clip(v, MAX_METADATA_VALUE) for k, v in (metadata or {}).items()},
+    )
     details.append(info)
     if violations:
         details.append(
             error_details_pb2.BadRequest(
                 field_violations=[
                     error_details_pb2.BadRequest.FieldViolation(
-                        field=v.field, description=v.description
+                        field=_clip(v.field, MAX_FIELD),
+                        description=_clip(v.description, MAX_DESCRIPTION),
                     )
-                    for v in violations
+                    for v in violations[:MAX_VIOLATIONS]
                 ]
             )
         )
