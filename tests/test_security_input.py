@@ -403,3 +403,11 @@ def test_a_thousand_bad_items_still_get_a_readable_invalid_argument(
     )
     rich = expect_error(stub.UpdateGiftCards, masked, INVALID)
     assert all(len(d) <= 160 for d in rich.violations.values())
+
+
+def test_order_is_bounded(stub: LoyaltyServiceStub) -> None:
+    """A 1 MiB `order` of valid terms would otherwise become a 100,000-term ORDER BY."""
+    rich = expect_error(
+        stub.ListGiftCards, pb.ListGiftCardsRequest(order=", ".join(["id ASC"] * 40)), INVALID
+    )
+    assert rich.violations == {"order": "order must be at most 255 characters"}

@@ -219,6 +219,7 @@ def _validate_field(name: str, value: Any, field: str) -> Any:
 def _parse_order(order: str) -> list[tuple[str, bool]]:
     if not order.strip():
         return [("created_at", False)]
+    validation.text(order, "order", max_length=validation.MAX_ID)  # no 100,000-term ORDER BY
     result = []
     for part in order.split(","):
         words = part.split()
