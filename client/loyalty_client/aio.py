@@ -17,6 +17,7 @@ from loyalty.v1 import loyalty_pb2_grpc
 
 from . import convert
 from ._transport import DEFAULT_TIMEOUT, ClientSettings
+from .client import LoyaltyClient
 from .convert import GiftCardFilters, GiftCardQuery, Op
 from .errors import error_from_rpc_error
 from .retry import RetryPolicy
@@ -123,12 +124,6 @@ class AsyncLoyaltyClient:
         history: bool = False,
         idempotency_key: str | None = None,
     ) -> AdjustPointsResult:
-        """Adds (positive) or removes (negative) points and records one adjustment.
-
-        Without ``idempotency_key`` the client generates one, so a retry after a broken
-        connection cannot apply twice; pass your own to make *your* retries safe too,
-        or ``""`` to send none (then the call is never retried).
-        """
         return await self._run(
             convert.adjust_points(
                 customer_id,
@@ -142,20 +137,14 @@ class AsyncLoyaltyClient:
     async def batch_adjust_points(
         self, adjustments: Iterable[PointsAdjustmentInput]
     ) -> tuple[PointAdjustment, ...]:
-        """Applies up to 1,000 adjustments in one transaction, all or nothing.
-
-        Items without an idempotency key get a generated one (``""``: none).
-        """
         return await self._run(convert.batch_adjust_points(adjustments))
 
     async def get_points_balance(self, customer_id: str, *, history: bool = False) -> PointsBalance:
-        """A customer's balance (0 for an unknown customer), optionally the last 20."""
         return await self._run(convert.get_points_balance(customer_id, history=history))
 
     async def list_point_adjustments(
         self, customer_id: str, *, page_size: int = 0, page_token: str = ""
     ) -> Page[PointAdjustment]:
-        """One page of a customer's ledger, newest first."""
         return await self._run(
             convert.list_point_adjustments(customer_id, page_size=page_size, page_token=page_token)
         )
@@ -163,7 +152,6 @@ class AsyncLoyaltyClient:
     def iter_point_adjustments(
         self, customer_id: str, *, page_size: int = 0
     ) -> AsyncIterator[PointAdjustment]:
-        """The whole ledger of a customer, newest first, fetched page by page."""
         return self._iterate(
             lambda token: convert.list_point_adjustments(
                 customer_id, page_size=page_size, page_token=token
@@ -173,47 +161,37 @@ class AsyncLoyaltyClient:
     # -------------------------------------------------------- gift cards
 
     async def create_gift_cards(self, gift_cards: Iterable[NewGiftCard]) -> tuple[GiftCard, ...]:
-        """Creates up to 1,000 gift cards in one transaction, all or nothing."""
         return await self._run(convert.create_gift_cards(gift_cards))
 
     async def create_gift_card(self, gift_card: NewGiftCard) -> GiftCard:
-        """Creates one gift card."""
         return (await self.create_gift_cards([gift_card]))[0]
 
     async def update_gift_cards(self, updates: Iterable[GiftCardUpdate]) -> tuple[GiftCard, ...]:
-        """Partially updates gift cards in one transaction (see :class:`GiftCardUpdate`)."""
         return await self._run(convert.update_gift_cards(updates))
 
     async def update_gift_card(self, update: GiftCardUpdate) -> GiftCard:
-        """Partially updates one gift card."""
         return (await self.update_gift_cards([update]))[0]
 
     async def retrieve_gift_card(
         self, *, id: str | None = None, code: str | None = None
     ) -> GiftCard:
-        """One gift card by ``id`` or by ``code`` (exactly one of them)."""
         return await self._run(convert.retrieve_gift_card(id=id, code=code))
 
     async def list_gift_cards(self, **query: Unpack[GiftCardQuery]) -> GiftCardList:
-        """One page of gift cards by Medusa's filters, ``skip``/``take`` and ``order``."""
         return await self._run(convert.list_gift_cards(**query))
 
     def iter_gift_cards(
         self, *, page_size: int = 100, **filters: Unpack[GiftCardFilters]
     ) -> AsyncIterator[GiftCard]:
-        """Every matching gift card, fetched ``page_size`` at a time."""
         return self._iterate(lambda token: convert.gift_cards_page(page_size, token, **filters))
 
     async def delete_gift_cards(self, ids: Iterable[str]) -> tuple[str, ...]:
-        """Deletes gift cards and their transactions for good; returns the deleted ids."""
         return await self._run(convert.delete_gift_cards(ids))
 
     async def soft_delete_gift_cards(self, ids: Iterable[str]) -> tuple[str, ...]:
-        """Hides gift cards until restored; returns the ids this call soft-deleted."""
         return await self._run(convert.soft_delete_gift_cards(ids))
 
     async def restore_gift_cards(self, ids: Iterable[str]) -> tuple[str, ...]:
-        """Undoes a soft delete; returns the ids this call restored."""
         return await self._run(convert.restore_gift_cards(ids))
 
     async def debit_gift_card(
@@ -227,8 +205,6 @@ class AsyncLoyaltyClient:
         reference_id: str = "",
         idempotency_key: str | None = None,
     ) -> GiftCardTransactionResult:
-        """Spends ``amount`` from a card (by ``id`` or ``code``); a key is generated
-        when none is given (``""``: none, never retried)."""
         return await self._run(
             convert.debit_gift_card(
                 id=id,
@@ -252,7 +228,6 @@ class AsyncLoyaltyClient:
         reference_id: str = "",
         idempotency_key: str | None = None,
     ) -> GiftCardTransactionResult:
-        """Puts ``amount`` back onto a card (a refund), up to its value."""
         return await self._run(
             convert.credit_gift_card(
                 id=id,
@@ -268,7 +243,6 @@ class AsyncLoyaltyClient:
     async def list_gift_card_transactions(
         self, gift_card_id: str, *, page_size: int = 0, page_token: str = ""
     ) -> Page[GiftCardTransaction]:
-        """One page of a card's transactions, newest first."""
         return await self._run(
             convert.list_gift_card_transactions(
                 gift_card_id, page_size=page_size, page_token=page_token
@@ -278,7 +252,6 @@ class AsyncLoyaltyClient:
     def iter_gift_card_transactions(
         self, gift_card_id: str, *, page_size: int = 0
     ) -> AsyncIterator[GiftCardTransaction]:
-        """All of a card's transactions, newest first, fetched page by page."""
         return self._iterate(
             lambda token: convert.list_gift_card_transactions(
                 gift_card_id, page_size=page_size, page_token=token
@@ -286,8 +259,16 @@ class AsyncLoyaltyClient:
         )
 
     async def get_options(self) -> GiftCardOptions:
-        """The server's gift card code settings."""
         return await self._run(convert.get_options())
 
+
+def _share_docstrings() -> None:
+    """The methods mean the same as LoyaltyClient's: take their docstrings from there."""
+    for name, member in vars(AsyncLoyaltyClient).items():
+        if not name.startswith("_") and callable(member) and member.__doc__ is None:
+            member.__doc__ = getattr(LoyaltyClient, name).__doc__
+
+
+_share_docstrings()
 
 __all__ = ["AsyncLoyaltyClient"]

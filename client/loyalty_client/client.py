@@ -63,9 +63,11 @@ class LoyaltyClient:
 
     @property
     def target(self) -> str:
+        """The "host:port" this client talks to."""
         return self._settings.target
 
     def close(self) -> None:
+        """Closes the channel; calls in flight are cancelled."""
         self._channel.close()
 
     def __enter__(self) -> LoyaltyClient:
