@@ -109,6 +109,7 @@ class Database:
                 connect_args={"connect_timeout": 3},
             )
         self.engine = create_async_engine(self.url, **options)
+        self._unfinished: set[asyncio.Task[Any]] = set()
         if self.dialect == "sqlite":
             _sqlite_serialized_writes(self.engine)
         # PostgreSQL: the hot single-statement writes skip the engine (store/direct.py).
@@ -125,6 +126,23 @@ class Database:
         a busy SQLite file) rerun the whole transaction a bounded number of times.
         Domain exceptions pass through untouched after the rollback.
         """
+        if self.dialect == "sqlite":
+            # A caller that gives up (deadline, cancel) must not cancel an aiosqlite
+            # transaction halfway: SQLAlchemy then invalidates the connection and closes
+            # it in a shielded task that can hang shutdown forever (aiosqlite 0.22,
+            # sqlalchemy#13039). A SQLite transaction is short: let it commit or roll back.
+            task = asyncio.ensure_future(self._transaction(work))
+            self._unfinished.add(task)
+            task.add_done_callback(self._finished)
+            return await asyncio.shield(task)
+        return await self._transaction(work)
+
+    def _finished(self, task: asyncio.Task[Any]) -> None:
+        self._unfinished.discard(task)
+        if not task.cancelled():
+            task.exception()  # retrieved: its caller may be gone
+
+    async def _transaction(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
                 async with self.engine.begin() as conn:
@@ -151,6 +169,8 @@ class Database:
             return False
 
     async def close(self) -> None:
+        if self._unfinished:  # transactions whose callers went away (SQLite)
+            await asyncio.wait(list(self._unfinished), timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
         if self.direct is not None:
             await self.direct.close()
         await self.engine.dispose()
