@@ -159,7 +159,10 @@ def serve_processes(settings: Settings) -> int:
                 failed = True
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    if failed or any(p.exitcode != 0 for p in processes):
+    # A worker still starting up when asked to stop ends by the signal itself:
+    # it was serving no calls, so that is a clean stop too.
+    clean = {0, -signal.SIGTERM} if stopping else {0}
+    if failed or any(p.exitcode not in clean for p in processes):
         return 1
     log.info("all workers stopped")
     return 0
