@@ -254,3 +254,51 @@ def test_default_workers(backend: str, start_server: Callable[..., Any]) -> None
     else:
         assert workers == cores
     assert server.stop() == 0
+
+
+def _batch(items: list[tuple[str, str, str]]) -> pb.BatchAdjustPointsRequest:
+    return pb.BatchAdjustPointsRequest(
+        adjustments=[
+            pb.BatchAdjustPointsItem(customer_id=c, delta=d, idempotency_key=k) for c, d, k in items
+        ]
+    )
+
+
+def test_overlapping_batches_add_up(stub: LoyaltyServiceStub, uid: str) -> None:
+    customers = [f"cus_b{i}_{uid}" for i in range(30)]
+    stub.AdjustPoints(pb.AdjustPointsRequest(customer_id=customers[0], delta="1"), timeout=10)
+
+    def batch(n: int) -> Callable[[], Any]:
+        # every batch touches every customer, in a different order
+        order = customers[n % 30 :] + customers[: n % 30]
+        return lambda: stub.BatchAdjustPoints(
+            _batch([(c, "2", f"b{n}-{c}") for c in order]), timeout=60
+        )
+
+    results = _parallel([batch(n) for n in range(12)], threads=6)
+    assert all(isinstance(r, pb.BatchAdjustPointsResponse) for r in results), results
+    for customer in customers:
+        balance = stub.GetPointsBalance(
+            pb.GetPointsBalanceRequest(customer_id=customer), timeout=10
+        ).balance
+        assert balance == ("25" if customer == customers[0] else "24")
+    # replaying one of them changes nothing and answers the same ids
+    again = batch(3)()
+    assert [a.id for a in again.adjustments] == [a.id for a in results[3].adjustments]
+
+
+def test_batch_refusal_or_reused_key_writes_nothing(stub: LoyaltyServiceStub, uid: str) -> None:
+    a, b = f"cus_x_{uid}", f"cus_y_{uid}"
+    first = stub.BatchAdjustPoints(_batch([(a, "10", "k1"), (b, "5", "")]), timeout=10)
+    assert [x.balance_after for x in first.adjustments] == ["10", "5"]
+    with pytest.raises(grpc.RpcError) as refused:
+        stub.BatchAdjustPoints(_batch([(a, "1", ""), (b, "-6", "")]), timeout=10)
+    assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "adjustments[1]" in (refused.value.details() or "")
+    # a key used before: that item replays, the rest applies
+    mixed = stub.BatchAdjustPoints(_batch([(a, "10", "k1"), (b, "1", "")]), timeout=10)
+    assert mixed.adjustments[0].id == first.adjustments[0].id
+    assert [x.balance_after for x in mixed.adjustments] == ["10", "6"]
+    for customer, expected in ((a, "10"), (b, "6")):
+        reply = stub.GetPointsBalance(pb.GetPointsBalanceRequest(customer_id=customer), timeout=10)
+        assert reply.balance == expected

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -145,6 +146,10 @@ class Points:
             except InvalidData as error:
                 violations.capture(error)
         violations.raise_if_any()
+        if self._db.direct is not None:
+            done = await self._adjust_batch_direct(valid)
+            if done is not None:
+                return done
 
         async def work(conn: AsyncConnection) -> list[Adjustment]:
             # Lock every account up front in a fixed order, so two batches that
@@ -160,6 +165,49 @@ class Points:
             return results
 
         return await self._db.run(work)
+
+    async def _adjust_batch_direct(self, valid: list[_ValidAdjustment]) -> list[Adjustment] | None:
+        """PostgreSQL's set-based batch for the common case (no key used before, no
+        refusal); None leaves the batch to the locking path, which decides it."""
+        assert self._db.direct is not None
+        keys = [(v.customer_id, v.idempotency_key) for v in valid if v.idempotency_key]
+        if len(set(keys)) != len(keys):  # a key repeated inside the batch: replays
+            return None
+        now = datetime.now(UTC)
+
+        def plan(balances: dict[str, Decimal]) -> list[dict[str, Any]] | None:
+            running = dict(balances)
+            rows = []
+            for item in valid:
+                balance = add(running.get(item.customer_id, ZERO), item.delta)
+                if (balance < 0 and not self._allow_negative) or abs(balance) >= MAX_BALANCE:
+                    return None
+                running[item.customer_id] = balance
+                rows.append(
+                    {
+                        "id": new_id(ADJUSTMENT),
+                        "customer_id": item.customer_id,
+                        "delta": item.delta,
+                        "reason": item.reason,
+                        "balance_after": balance,
+                        "idempotency_key": item.idempotency_key,
+                        "request_hash": item.request_hash if item.idempotency_key else None,
+                    }
+                )
+            return rows
+
+        try:
+            rows = await store.adjust_batch_direct(
+                self._db.direct, [v.customer_id for v in valid], keys, plan, now
+            )
+        except Contended:
+            return None
+        if rows is None:
+            return None
+        return [
+            Adjustment(r["id"], r["customer_id"], r["delta"], r["reason"], r["balance_after"], now)
+            for r in rows
+        ]
 
     async def _adjust_direct(
         self, valid: _ValidAdjustment, include_history: bool

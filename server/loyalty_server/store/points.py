@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, cast
@@ -177,3 +178,89 @@ async def adjust_direct(
         for item in rows:
             item["created_at"] = item["created_at"].astimezone(UTC)
         return row[0], rows
+
+
+# PostgreSQL batch (store/direct.py): one transaction of five statements for up to
+# 1,000 adjustments. Existing accounts are locked in code-point order (as the
+# locking path does, so the two cannot deadlock each other); new accounts are
+# inserted only if still absent, else the batch is left to the locking path.
+_LOCK_MANY_SQL = """SELECT customer_id, balance FROM point_accounts
+WHERE customer_id = ANY(%(ids)s::text[]) ORDER BY customer_id COLLATE "C" FOR UPDATE"""
+_KEYS_USED_SQL = """SELECT 1 FROM point_adjustments AS a
+JOIN unnest(%(customers)s::text[], %(keys)s::text[]) AS k(customer_id, idempotency_key)
+  ON a.customer_id = k.customer_id AND a.idempotency_key = k.idempotency_key
+LIMIT 1"""
+_INSERT_NEW_SQL = """INSERT INTO point_accounts (customer_id, balance, created_at, updated_at)
+SELECT c, b, %(now)s, %(now)s FROM unnest(%(ids)s::text[], %(balances)s::numeric[]) AS t(c, b)
+ON CONFLICT (customer_id) DO NOTHING"""
+_UPDATE_MANY_SQL = """UPDATE point_accounts AS a SET balance = t.b, updated_at = %(now)s
+FROM unnest(%(ids)s::text[], %(balances)s::numeric[]) AS t(c, b) WHERE a.customer_id = t.c"""
+_INSERT_LEDGER_SQL = """INSERT INTO point_adjustments
+    (id, customer_id, delta, reason, balance_after, idempotency_key, request_hash, created_at)
+SELECT i, c, d, r, b, k, h, %(now)s
+FROM unnest(%(ids)s::text[], %(customers)s::text[], %(deltas)s::numeric[],
+            %(reasons)s::text[], %(balances)s::numeric[], %(keys)s::text[],
+            %(hashes)s::text[]) WITH ORDINALITY AS t(i, c, d, r, b, k, h, n)
+ORDER BY n"""
+
+
+class _Rollback(Exception):
+    pass
+
+
+async def adjust_batch_direct(
+    pool: DirectPool,
+    customer_ids: list[str],
+    keys: list[tuple[str, str]],
+    plan: Callable[[dict[str, Decimal]], list[dict[str, Any]] | None],
+    now: datetime,
+) -> list[dict[str, Any]] | None:
+    """Lock the accounts, let `plan` turn their balances into ledger rows (in order,
+    each with id, customer_id, delta, reason, balance_after, idempotency_key,
+    request_hash), write them and the final balances. None, with nothing written,
+    when a key was used before or `plan` refuses: the locking path decides those."""
+    try:
+        async with pool.connection() as conn, conn.transaction():
+            ids = sorted(set(customer_ids))
+            locked = await (await conn.execute(_LOCK_MANY_SQL, {"ids": ids})).fetchall()
+            balances: dict[str, Decimal] = {row[0]: row[1] for row in locked}
+            if keys:
+                params = {"customers": [c for c, _ in keys], "keys": [k for _, k in keys]}
+                if await (await conn.execute(_KEYS_USED_SQL, params)).fetchone():
+                    raise _Rollback
+            rows = plan(balances)
+            if rows is None:
+                raise _Rollback
+            final: dict[str, Decimal] = {}
+            for row in rows:
+                final[row["customer_id"]] = row["balance_after"]
+            new = [c for c in final if c not in balances]
+            if new:
+                cursor = await conn.execute(
+                    _INSERT_NEW_SQL,
+                    {"ids": new, "balances": [final[c] for c in new], "now": now},
+                )
+                if cursor.rowcount != len(new):  # created meanwhile by someone else
+                    raise _Rollback
+            old = [c for c in final if c in balances]
+            if old:
+                await conn.execute(
+                    _UPDATE_MANY_SQL,
+                    {"ids": old, "balances": [final[c] for c in old], "now": now},
+                )
+            await conn.execute(
+                _INSERT_LEDGER_SQL,
+                {
+                    "ids": [r["id"] for r in rows],
+                    "customers": [r["customer_id"] for r in rows],
+                    "deltas": [r["delta"] for r in rows],
+                    "reasons": [r["reason"] for r in rows],
+                    "balances": [r["balance_after"] for r in rows],
+                    "keys": [r["idempotency_key"] for r in rows],
+                    "hashes": [r["request_hash"] for r in rows],
+                    "now": now,
+                },
+            )
+            return rows
+    except _Rollback:
+        return None
