@@ -288,6 +288,14 @@ class Points:
 
     async def balance(self, customer_id: str, *, include_history: bool) -> Balance:
         customer_id = _customer_id(customer_id)
+        if self._db.direct is not None:
+            found = await store.balance_direct(
+                self._db.direct, customer_id, history=HISTORY_LIMIT if include_history else 0
+            )
+            if found is None:
+                return Balance(customer_id, ZERO, None, [])
+            balance, updated_at, rows = found
+            return Balance(customer_id, balance, updated_at, [Adjustment(**row) for row in rows])
 
         async def work(conn: AsyncConnection) -> Balance:
             account = await store.get_account(conn, customer_id)

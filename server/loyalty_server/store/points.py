@@ -264,3 +264,43 @@ async def adjust_batch_direct(
             return rows
     except _Rollback:
         return None
+
+
+# PostgreSQL read (store/direct.py): the balance and, optionally, the last N
+# adjustments in one statement, so both come from one snapshot.
+_BALANCE_SQL = """SELECT a.balance, a.updated_at, h.id, h.delta, h.reason, h.balance_after,
+       h.created_at
+FROM point_accounts AS a
+LEFT JOIN LATERAL (
+    SELECT id, delta, reason, balance_after, created_at, seq FROM point_adjustments
+    WHERE customer_id = a.customer_id ORDER BY seq DESC LIMIT %(limit)s
+) AS h ON true
+WHERE a.customer_id = %(customer_id)s::text
+ORDER BY h.seq DESC"""
+
+
+async def balance_direct(
+    pool: DirectPool, customer_id: str, *, history: int
+) -> tuple[Decimal, datetime, list[dict[str, Any]]] | None:
+    """(balance, updated_at, last `history` adjustments newest first), or None when
+    the customer has no account."""
+    async with pool.connection() as conn:
+        cursor = await conn.execute(
+            _BALANCE_SQL, {"customer_id": customer_id, "limit": history}, prepare=True
+        )
+        rows = await cursor.fetchall()
+    if not rows:
+        return None
+    entries = [
+        {
+            "id": r[2],
+            "customer_id": customer_id,
+            "delta": r[3],
+            "reason": r[4],
+            "balance_after": r[5],
+            "created_at": r[6].astimezone(UTC),
+        }
+        for r in rows
+        if r[2] is not None
+    ]
+    return rows[0][0], rows[0][1].astimezone(UTC), entries
