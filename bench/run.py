@@ -80,7 +80,7 @@ class Profile:
 
 
 FULL = Profile((1, 8, 32), 5.0, 1.0, 10_000, 10_000, 1000, 1000, 1_000_000, 8, 5)
-QUICK = Profile((1, 8), 0.6, 0.2, 1000, 1000, 200, 100, 20_000, 8, 1)
+QUICK = Profile((4,), 0.4, 0.15, 1000, 1000, 200, 100, 20_000, 4, 1)
 
 
 # --------------------------------------------------------------------------- clients
@@ -225,7 +225,7 @@ class Clients:
     def run(self, job: dict[str, Any], server_pid: int) -> dict[str, Any]:
         shares = self.split(job["callers"])
         now = time.monotonic()
-        job = {**job, "measure_from": now + job["warmup"] + 0.3}
+        job = {**job, "measure_from": now + job["warmup"] + 0.1}
         job["measure_to"] = job["measure_from"] + job["duration"]
         for pipe, share in zip(self.pipes, shares, strict=False):
             pipe.send({**job, "callers": share})
@@ -591,14 +591,16 @@ class Server:
         raise RuntimeError(f"server did not start:\n{self.log_path.read_text()[-3000:]}")
 
     def processes(self) -> int:
-        """The server process and its workers."""
-        pids = [p for p in os.listdir("/proc") if p.isdigit()]
-        count = 1
-        for p in pids:
-            stat = _proc_stat(int(p))
+        """Processes serving calls: the workers, or the server itself when it has none."""
+        count = 0
+        for p in os.listdir("/proc"):
+            stat = _proc_stat(int(p)) if p.isdigit() else None
             if stat and stat[0] == self.proc.pid:
-                count += 1
-        return count
+                try:
+                    count += b"spawn_main" in Path(f"/proc/{p}/cmdline").read_bytes()
+                except OSError:
+                    pass
+        return count or 1
 
     def stop(self, timeout: float = 30.0) -> int:
         self.proc.send_signal(signal.SIGTERM)
@@ -862,7 +864,7 @@ def main(argv: list[str] | None = None) -> int:
                 job = {**common, "scenario": scenario, "callers": level}
                 if scenario == "batch":
                     job["unit_per_call"] = profile.batch_size
-                    job["duration"] = max(duration, 2.0 if not args.quick else duration)
+                    job["duration"] = duration if args.quick else max(duration, 5.0)
                 result = clients.run(job, server.proc.pid)
                 results.append(result)
                 print(f"  {scenario:<14} {level:>3} callers: {result['ops_per_s']:>10,.0f} ops/s"
