@@ -153,9 +153,7 @@ def _client_main(conn: Connection, target: str, proc_index: int) -> None:
             )
         raise ValueError(name)
 
-    async def caller_loop(
-        stub: Any, job: dict[str, Any], caller: int, out: dict[str, Any]
-    ) -> None:
+    async def caller_loop(stub: Any, job: dict[str, Any], caller: int, out: dict[str, Any]) -> None:
         rng = random.Random(f"{proc_index}-{caller}-{time.monotonic_ns()}")
         start, end = job["measure_from"], job["measure_to"]
         while True:
@@ -596,10 +594,8 @@ class Server:
         for p in os.listdir("/proc"):
             stat = _proc_stat(int(p)) if p.isdigit() else None
             if stat and stat[0] == self.proc.pid:
-                try:
+                with contextlib.suppress(OSError):
                     count += b"spawn_main" in Path(f"/proc/{p}/cmdline").read_bytes()
-                except OSError:
-                    pass
         return count or 1
 
     def stop(self, timeout: float = 30.0) -> int:
@@ -709,8 +705,10 @@ def print_table(report: dict[str, Any]) -> None:
     rs = report.get("readscale") or {}
     if rs:
         print()
-        print(f"read scale ({rs['callers']} callers): ledger rows {rs['rows_before']:,} -> "
-              f"{rs['rows_after']:,} (bulk load {rs['bulk_load_s']:.1f} s)")
+        print(
+            f"read scale ({rs['callers']} callers): ledger rows {rs['rows_before']:,} -> "
+            f"{rs['rows_after']:,} (bulk load {rs['bulk_load_s']:.1f} s)"
+        )
         for kind in ("balance", "history"):
             b, a = rs[f"{kind}_before"], rs[f"{kind}_after"]
             print(
@@ -813,8 +811,9 @@ def main(argv: list[str] | None = None) -> int:
     clients: Clients | None = None
     started = time.monotonic()
     try:
-        subprocess.run([SERVER_BIN, "migrate", "--database-url", url], check=True,
-                       capture_output=True)
+        subprocess.run(
+            [SERVER_BIN, "migrate", "--database-url", url], check=True, capture_output=True
+        )
         seed(url, profile)
         log_path = args.out / f"{stamp}-server.log"
         server = Server(url, args.workers, log_path)
@@ -837,8 +836,11 @@ def main(argv: list[str] | None = None) -> int:
             "cards": profile.cards,
             "batch_size": profile.batch_size,
         }
-        print(f"server {server.target}: {meta['server_processes']} process(es); database {name}; "
-              f"load average {meta['loadavg_start']}", flush=True)
+        print(
+            f"server {server.target}: {meta['server_processes']} process(es); database {name}; "
+            f"load average {meta['loadavg_start']}",
+            flush=True,
+        )
         clients = Clients(server.target, args.client_processes)
         common = {
             "duration": duration,
@@ -867,14 +869,20 @@ def main(argv: list[str] | None = None) -> int:
                     job["duration"] = duration if args.quick else max(duration, 5.0)
                 result = clients.run(job, server.proc.pid)
                 results.append(result)
-                print(f"  {scenario:<14} {level:>3} callers: {result['ops_per_s']:>10,.0f} ops/s"
-                      f"  p50 {result['p50_ms']} ms  p99 {result['p99_ms']} ms"
-                      f"  cpu {result['server_cpu_us_per_op']} us/op"
-                      f"  errors {result['errors']}", flush=True)
+                print(
+                    f"  {scenario:<14} {level:>3} callers: {result['ops_per_s']:>10,.0f} ops/s"
+                    f"  p50 {result['p50_ms']} ms  p99 {result['p99_ms']} ms"
+                    f"  cpu {result['server_cpu_us_per_op']} us/op"
+                    f"  errors {result['errors']}",
+                    flush=True,
+                )
             pgb = run_pgbench(url, level, profile.pgbench_seconds, profile.customers)
             results.append(pgb)
-            print(f"  {'pgbench':<14} {level:>3} callers: {pgb.get('ops_per_s', 0):>10,.0f} tps"
-                  f"  p50 {pgb.get('p50_ms')} ms  p99 {pgb.get('p99_ms')} ms", flush=True)
+            print(
+                f"  {'pgbench':<14} {level:>3} callers: {pgb.get('ops_per_s', 0):>10,.0f} tps"
+                f"  p50 {pgb.get('p50_ms')} ms  p99 {pgb.get('p99_ms')} ms",
+                flush=True,
+            )
 
         if not args.no_readscale:
             readscale["bulk_load_s"] = round(bulk_load(url, profile.filler_rows), 1)
