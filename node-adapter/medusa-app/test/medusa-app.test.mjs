@@ -258,6 +258,14 @@ describe("workflows and Query (medusa exec, plugin mode)", () => {
   })
 })
 
+describe("defineLink with the module's linkable", () => {
+  it("a Medusa customer linked to a gift card reads it back from the service through query.graph", () => {
+    const result = JSON.parse(readFileSync(join(LOG_DIR, "workflows-result.json"), "utf8"))
+    assert.equal(result.linked.length, 1)
+    assert.deepEqual(result.linked[0].gift_cards, [{ id: result.issueCard.id, code: "test-code", value: 50 }])
+  })
+})
+
 describe("module-only install (modules: [{ key: 'loyalty', resolve: 'medusa-loyalty-grpc/module' }])", () => {
   it("medusa exec resolves `loyalty`, reaches the server, and Query sees the card", async () => {
     const resultFile = join(LOG_DIR, "module-mode-result.json")

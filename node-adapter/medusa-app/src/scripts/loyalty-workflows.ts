@@ -1,6 +1,6 @@
 import { writeFileSync } from "fs"
 import type { ExecArgs } from "@medusajs/framework/types"
-import { ContainerRegistrationKeys } from "@medusajs/framework/utils"
+import { ContainerRegistrationKeys, Modules } from "@medusajs/framework/utils"
 import { createStep, createWorkflow, StepResponse, WorkflowResponse } from "@medusajs/framework/workflows-sdk"
 import { adjustPointsStep, createGiftCardsStep } from "medusa-loyalty-grpc/workflows"
 
@@ -94,6 +94,14 @@ export default async function loyaltyWorkflows({ container }: ExecArgs) {
   out.graph = { data: graph.data, metadata: graph.metadata }
   const byId = await query.graph({ entity: "gift_cards", fields: ["id", "code", "customer_id"], filters: { id: (card as any).id } })
   out.graphById = byId.data
+
+  // 6. defineLink with the module's linkable: a Medusa customer linked to the card, read back through Query.
+  const customers: any = container.resolve(Modules.CUSTOMER)
+  const customer = await customers.createCustomers({ email: "linked@example.com", first_name: "Linked" })
+  const link: any = container.resolve(ContainerRegistrationKeys.LINK)
+  await link.create({ [Modules.CUSTOMER]: { customer_id: customer.id }, loyalty: { gift_card_id: (card as any).id } })
+  const linked = await query.graph({ entity: "customer", fields: ["id", "gift_cards.id", "gift_cards.code", "gift_cards.value"], filters: { id: customer.id } })
+  out.linked = linked.data
 
   writeFileSync(process.env.LOYALTY_RESULT_FILE!, JSON.stringify(out, null, 2))
 }
