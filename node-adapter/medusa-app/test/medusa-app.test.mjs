@@ -152,10 +152,36 @@ before(async () => {
   await resetDatabase()
   // A port nothing listens on: the app must boot for db:migrate and user anyway.
   deadAddress = `127.0.0.1:${await freePort()}`
-  bootResults.migrate = await medusaCli("db-migrate", ["db:migrate"], baseEnv({ LOYALTY_GRPC_ADDRESS: deadAddress }))
-  bootResults.user = await medusaCli("user", ["user", "-e", ADMIN.email, "-p", ADMIN.password], baseEnv({ LOYALTY_GRPC_ADDRESS: deadAddress }))
   const sha = TOKEN && createHash("sha256").update(TOKEN).digest("hex")
-  loyaltyServer = await startServer({ extraArgs: TOKEN ? ["--api-keys", `medusa:${sha}=loyalty:read,loyalty:write`] : [] })
+  const serverStarting = startServer({ extraArgs: TOKEN ? ["--api-keys", `medusa:${sha}=loyalty:read,loyalty:write`] : [] })
+  bootResults.migrate = await medusaCli("db-migrate", ["db:migrate"], baseEnv({ LOYALTY_GRPC_ADDRESS: deadAddress }))
+  loyaltyServer = await serverStarting
+  if (bootResults.migrate.code !== 0) {
+    const skipped = Promise.resolve({ code: -1, output: "", logFile: "(not run: db:migrate failed)" })
+    Object.assign(bootResults, { user: skipped, workflows: skipped, moduleMode: skipped })
+    return
+  }
+  // The remaining boots are independent: run them side by side to save wall time.
+  const live = { LOYALTY_GRPC_ADDRESS: loyaltyServer.address }
+  bootResults.user = medusaCli("user", ["user", "-e", ADMIN.email, "-p", ADMIN.password], baseEnv({ LOYALTY_GRPC_ADDRESS: deadAddress }))
+  bootResults.workflows = medusaCli("exec-workflows", ["exec", "./src/scripts/loyalty-workflows.ts"], baseEnv({ ...live, LOYALTY_RESULT_FILE: join(LOG_DIR, "workflows-result.json") }))
+  bootResults.moduleMode = medusaCli("exec-module-mode", ["exec", "./src/scripts/module-mode.ts"], baseEnv({ ...live, LOYALTY_MODE: "module", LOYALTY_RESULT_FILE: join(LOG_DIR, "module-mode-result.json") }))
+  // medusa start boots alongside; the Admin route tests wait for its /health.
+  const port = await freePort()
+  baseUrl = `http://127.0.0.1:${port}`
+  const startLog = join(LOG_DIR, "medusa-start.log")
+  medusa = spawn(process.execPath, [MEDUSA_BIN, "start", "--port", String(port)], {
+    cwd: APP,
+    env: baseEnv({ ...live, PORT: String(port) }),
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  })
+  medusa.stdout.on("data", (d) => appendFileSync(startLog, d))
+  medusa.stderr.on("data", (d) => appendFileSync(startLog, d))
+  // Settle every promise here so a failure is reported by the test that needs it, not as an unhandled rejection.
+  for (const key of ["user", "workflows", "moduleMode"]) {
+    bootResults[key] = bootResults[key].catch((e) => ({ code: -1, output: String(e), logFile: e.message }))
+  }
 })
 
 after(async () => {
@@ -176,11 +202,12 @@ after(async () => {
 })
 
 describe("Medusa app boots with the loyalty server down", () => {
-  it("medusa db:migrate and medusa user exit 0 while nothing listens on the configured address", () => {
+  it("medusa db:migrate and medusa user exit 0 while nothing listens on the configured address", async () => {
     assert.equal(bootResults.migrate.code, 0, `db:migrate failed, see ${bootResults.migrate.logFile}`)
     assert.match(bootResults.migrate.output, /MODULE: loyalty/)
-    assert.equal(bootResults.user.code, 0, `user failed, see ${bootResults.user.logFile}`)
-    assert.match(bootResults.user.output, /User created successfully/)
+    const user = await bootResults.user
+    assert.equal(user.code, 0, `user failed, see ${user.logFile}`)
+    assert.match(user.output, /User created successfully/)
   })
 })
 
@@ -189,10 +216,9 @@ describe("workflows and Query (medusa exec, plugin mode)", () => {
   let raw
 
   before(async () => {
-    const resultFile = join(LOG_DIR, "workflows-result.json")
-    const run = await medusaCli("exec-workflows", ["exec", "./src/scripts/loyalty-workflows.ts"], baseEnv({ LOYALTY_GRPC_ADDRESS: loyaltyServer.address, LOYALTY_RESULT_FILE: resultFile }))
+    const run = await bootResults.workflows
     assert.equal(run.code, 0, `medusa exec failed, see ${run.logFile}`)
-    result = JSON.parse(readFileSync(resultFile, "utf8"))
+    result = JSON.parse(readFileSync(join(LOG_DIR, "workflows-result.json"), "utf8"))
     raw = rawLoyaltyClient(loyaltyServer.address)
   })
   after(() => raw?.close())
@@ -259,7 +285,8 @@ describe("workflows and Query (medusa exec, plugin mode)", () => {
 })
 
 describe("defineLink with the module's linkable", () => {
-  it("a Medusa customer linked to a gift card reads it back from the service through query.graph", () => {
+  it("a Medusa customer linked to a gift card reads it back from the service through query.graph", async () => {
+    assert.equal((await bootResults.workflows).code, 0)
     const result = JSON.parse(readFileSync(join(LOG_DIR, "workflows-result.json"), "utf8"))
     assert.equal(result.linked.length, 1)
     assert.deepEqual(result.linked[0].gift_cards, [{ id: result.issueCard.id, code: "test-code", value: 50 }])
@@ -268,10 +295,9 @@ describe("defineLink with the module's linkable", () => {
 
 describe("module-only install (modules: [{ key: 'loyalty', resolve: 'medusa-loyalty-grpc/module' }])", () => {
   it("medusa exec resolves `loyalty`, reaches the server, and Query sees the card", async () => {
-    const resultFile = join(LOG_DIR, "module-mode-result.json")
-    const run = await medusaCli("exec-module-mode", ["exec", "./src/scripts/module-mode.ts"], baseEnv({ LOYALTY_MODE: "module", LOYALTY_GRPC_ADDRESS: loyaltyServer.address, LOYALTY_RESULT_FILE: resultFile }))
+    const run = await bootResults.moduleMode
     assert.equal(run.code, 0, `medusa exec (module mode) failed, see ${run.logFile}`)
-    const out = JSON.parse(readFileSync(resultFile, "utf8"))
+    const out = JSON.parse(readFileSync(join(LOG_DIR, "module-mode-result.json"), "utf8"))
     assert.equal(out.card.code, "module-mode-code")
     assert.deepEqual(out.graph.data, [{ id: out.card.id, code: "module-mode-code" }])
     assert.equal(out.graph.metadata.count, 1)
@@ -283,18 +309,9 @@ describe("Admin routes: the Loyalty Points API (medusa start, plugin mode)", () 
   let customerId
 
   before(async () => {
-    const port = await freePort()
-    baseUrl = `http://127.0.0.1:${port}`
-    const logFile = join(LOG_DIR, "medusa-start.log")
-    medusa = spawn(process.execPath, [MEDUSA_BIN, "start", "--port", String(port)], {
-      cwd: APP,
-      env: baseEnv({ LOYALTY_GRPC_ADDRESS: loyaltyServer.address, PORT: String(port) }),
-      stdio: ["ignore", "pipe", "pipe"],
-      detached: true,
-    })
-    medusa.stdout.on("data", (d) => appendFileSync(logFile, d))
-    medusa.stderr.on("data", (d) => appendFileSync(logFile, d))
-    await waitForHealth(baseUrl, medusa, 180000)
+    assert.ok(medusa, "medusa start was not launched (db:migrate failed?)")
+    await waitForHealth(baseUrl, medusa, 240000)
+    assert.equal((await bootResults.user).code, 0, "the admin user was not created")
 
     const auth = await http("POST", "/auth/user/emailpass", { body: ADMIN })
     assert.equal(auth.status, 200, JSON.stringify(auth.body))
