@@ -66,6 +66,12 @@ run_layer layer-a "$ADAPTER" 2
 
 step "npm install (Medusa test app, adapter from its tarball)"
 rm -rf medusa-app/node_modules/medusa-loyalty-grpc
+if [ ! -d medusa-app/node_modules ]; then
+  # Both trees pin the same @medusajs/* 2.21.2 set: seed the app's node_modules
+  # with hard links of the package's, so npm only adds and removes the difference.
+  cp -al node_modules medusa-app/node_modules 2>/dev/null || rm -rf medusa-app/node_modules
+  rm -f medusa-app/node_modules/.package-lock.json
+fi
 (cd medusa-app && npm install --no-audit --no-fund --loglevel=error) >"$MEDUSA_LOG_DIR/npm-install-app.log" 2>&1 \
   || { tail -50 "$MEDUSA_LOG_DIR/npm-install-app.log"; exit 1; }
 cmp -s <(tar -xzOf medusa-loyalty-grpc.tgz package/package.json) medusa-app/node_modules/medusa-loyalty-grpc/package.json \
