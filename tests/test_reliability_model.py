@@ -35,8 +35,8 @@ from loyalty_server.verify import verify
 
 pytestmark = pytest.mark.reliability
 
-EXAMPLES = {"postgres": 6, "sqlite": 4}
-STEPS = 25
+EXAMPLES = {"postgres": 5, "sqlite": 3}
+STEPS = 20
 CUSTOMERS = 3
 MAX_CARDS = 4
 TIMEOUT = 10
@@ -311,7 +311,7 @@ class LoyaltyMachine(RuleBasedStateMachine):
 def test_state_machine_against_model(
     backend: str, start_server: Callable[..., ServerProcess]
 ) -> None:
-    server = start_server(db_pool_size=4)
+    server = start_server(workers=1, db_pool_size=4)
     with grpc.insecure_channel(server.target) as channel, diagnostics(server):
         LoyaltyMachine.stub = LoyaltyServiceStub(channel)
         LoyaltyMachine.database_url = server.database_url
