@@ -773,6 +773,47 @@ def print_table(report: dict[str, Any]) -> None:
             print(f"  {name:<40} {verdict:<8} {target['value']}")
 
 
+def markdown(report: dict[str, Any]) -> str:
+    """The results as the Markdown table bench/README.md shows."""
+    lines = [
+        "| scenario | callers | ops/s | p50 ms | p99 ms | server CPU us/op | vs empty RPC |"
+        " errors |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for r in report["results"]:
+        label = SCENARIOS.get(r["scenario"], "pgbench, same SQL as AdjustPoints (TPS)")
+        errors = ", ".join(f"{k} {v}" for k, v in r.get("errors", {}).items()) or "0"
+        lines.append(
+            f"| {label} | {r['callers']} | {r['ops_per_s']:,.0f} | {_fmt(r.get('p50_ms'))} | "
+            f"{_fmt(r.get('p99_ms'))} | {_fmt(r.get('server_cpu_us_per_op'), 0)} | "
+            f"{_fmt(r.get('vs_empty_rpc'), 2)} | {errors} |"
+        )
+    rs = report.get("readscale") or {}
+    if rs:
+        lines += [
+            "",
+            f"Read scale, {rs['callers']} callers, ledger rows {rs['rows_before']:,} -> "
+            f"{rs['rows_after']:,}:",
+            "",
+            "| read | ops/s before | ops/s after | p50 ms before | p50 ms after | p50 ratio |"
+            " SQL p50 us before | SQL p50 us after | SQL ratio |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for kind, label in (("balance", "GetPointsBalance"), ("history", "+ last-20 history")):
+            b, a = rs[f"{kind}_before"], rs[f"{kind}_after"]
+            lines.append(
+                f"| {label} | {b['ops_per_s']:,.0f} | {a['ops_per_s']:,.0f} | "
+                f"{_fmt(b['p50_ms'])} | {_fmt(a['p50_ms'])} | {rs[f'{kind}_p50_ratio']} | "
+                f"{rs['sql_before'][f'{kind}_sql_p50_us']} | "
+                f"{rs['sql_after'][f'{kind}_sql_p50_us']} | {rs[f'{kind}_sql_p50_ratio']} |"
+            )
+    lines += ["", "| target | measured | met |", "|---|---|---|"]
+    for name, target in report["summary"]["targets"].items():
+        if isinstance(target, dict):
+            lines.append(f"| {name} | {target['value']} | {'yes' if target['met'] else 'no'} |")
+    return "\n".join(lines) + "\n"
+
+
 def _fmt(value: float | None, digits: int = 2) -> str:
     if value is None:
         return "-"
@@ -961,6 +1002,7 @@ def main(argv: list[str] | None = None) -> int:
         report["summary"] = summarize(results, readscale)
         json_path = args.out / f"{stamp}.json"
         json_path.write_text(json.dumps(report, indent=2) + "\n")
+        (args.out / f"{stamp}.md").write_text(markdown(report))
         png_path = args.out / f"{stamp}.png"
         has_chart = chart(report, png_path)
         print_table(report)
