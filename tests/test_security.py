@@ -30,7 +30,7 @@ from helpers import RichError, rich_error
 
 from loyalty.v1 import loyalty_pb2 as pb
 from loyalty.v1.loyalty_pb2_grpc import LoyaltyServiceStub
-from loyalty_server import cli
+from loyalty_server import cli, logs
 from loyalty_server.api.auth import READ, RPC_SCOPES, SERVICE, WRITE, Authenticator, AuthError
 from loyalty_server.config import Settings
 from loyalty_server.security import is_loopback
@@ -68,7 +68,7 @@ def auth_env() -> dict[str, str]:
 
 
 def make_jwt(
-    scope: str | None = "loyalty:read loyalty:write",
+    scope: Any = "loyalty:read loyalty:write",
     *,
     expires_in: float = 300,
     secret: str = JWT_SECRET,
@@ -409,7 +409,7 @@ def test_bearer_scheme_is_case_insensitive_and_two_headers_are_refused(
         pytest.param(
             jwt.encode(
                 {"scope": "loyalty:read loyalty:write", "exp": int(time.time()) + 300},
-                key=None,
+                key="",
                 algorithm="none",
             ),
             id="alg-none",
@@ -633,7 +633,7 @@ def run_cli(
 ) -> Callable[..., tuple[int, str]]:
     """`loyalty-server ...` in this process, for settings that must refuse to start
     (nothing is served or migrated on those paths)."""
-    monkeypatch.setattr(cli.logs, "configure", lambda level: None)
+    monkeypatch.setattr(logs, "configure", lambda level: None)
     for name in list(os.environ):
         if name.startswith("LOYALTY_"):
             monkeypatch.delenv(name)
@@ -767,7 +767,11 @@ def test_api_keys_file_json(tmp_path: Path) -> None:
     )
     auth = Authenticator.from_settings(Settings(api_keys_file=str(keys)))
     principal = auth.authorize(bearer(RO_KEY), READ)
-    assert (principal.kind, principal.name, principal.scopes) == ("api_key", "reader", {READ})
+    assert (principal.kind, principal.name, principal.scopes) == (
+        "api_key",
+        "reader",
+        frozenset({READ}),
+    )
     with pytest.raises(AuthError) as caught:
         auth.authorize(bearer(RO_KEY), WRITE)
     assert caught.value.reason == "FORBIDDEN"

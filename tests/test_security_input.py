@@ -53,7 +53,7 @@ def string_fields(descriptor: Descriptor, prefix: tuple[str, ...] = ()) -> list[
         path = (*prefix, field.name)
         if field.type == FieldDescriptor.TYPE_STRING:
             found.append(StringField(path))
-        elif field.type == FieldDescriptor.TYPE_MESSAGE:
+        elif field.type == FieldDescriptor.TYPE_MESSAGE and field.message_type is not None:
             full = field.message_type.full_name
             if full == "google.protobuf.Struct":
                 found += [StringField((*path, "{value}")), StringField((*path, "{key}"))]
@@ -217,8 +217,8 @@ def test_hostile_strings_at_every_field(
             set_field(request, field.path, value)
             cases.append((kind, request))
         cases.append(("utf8", with_invalid_utf8(baseline(rpc, card, f"{uid}_{n}_u"), field)))
-        for kind, request in cases:
-            code = outcome(channel, rpc, request)
+        for kind, sent in cases:
+            code = outcome(channel, rpc, sent)
             if code in NEVER:
                 problems.append(f"{field} {kind}: {code.name}")
             if kind in ("oversized", "utf8") and code != INVALID:
