@@ -181,6 +181,13 @@ def test_points_import_stops_at_a_bad_batch(
     assert stdin.code == 0, stdin.err
     assert stdin.json()["imported"] == 1
 
+    # A byte order mark (as spreadsheet programs write) is not part of the header.
+    bom = tmp_path / "bom.csv"
+    bom.write_bytes(f"customer_id,delta\r\n{customer},4\r\n".encode("utf-8-sig"))
+    from_bom = loyalty("points", "import", str(bom), "--json", env=env)
+    assert from_bom.code == 0, from_bom.err
+    assert from_bom.json()["adjustments"][0]["balance_after"] == "9"
+
     missing = tmp_path / "nocol.csv"
     missing.write_text("customer,points\nx,1\n")
     refused = loyalty("points", "import", str(missing), env=env)

@@ -283,7 +283,10 @@ def cmd_points_import(client: LoyaltyClient, args: argparse.Namespace, out: Outp
     applied: list[PointAdjustment] = []
     batches = 0
     try:
-        stream = sys.stdin if args.file == "-" else open(args.file, newline="", encoding="utf-8")  # noqa: SIM115
+        # utf-8-sig: a byte order mark (spreadsheet exports) is not part of the header.
+        stream = (
+            sys.stdin if args.file == "-" else open(args.file, newline="", encoding="utf-8-sig")  # noqa: SIM115
+        )
     except OSError as exc:
         raise UsageError(f"cannot read {args.file}: {exc.strerror}") from None
     with stream:
