@@ -114,7 +114,7 @@ class DatabaseFactory:
                 )
 
 
-def wait_serving(target: str, timeout: float = 20.0) -> None:
+def wait_serving(target: str, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     last: Exception | None = None
     while time.monotonic() < deadline:
