@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
+import grpc
 import pytest
 
 from loyalty_client import (
@@ -30,7 +31,7 @@ from loyalty_client import (
     RetryPolicy,
     Unavailable,
 )
-from loyalty_client.errors import LoyaltyError, NotFound
+from loyalty_client.errors import DeadlineExceeded, LoyaltyError, NotFound
 
 FAST = RetryPolicy(max_attempts=4, initial_backoff=0.02, max_backoff=0.1)
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
@@ -53,13 +54,17 @@ def _frames(buf: bytearray) -> Iterator[tuple[int, int, bytes]]:
 class CuttingProxy:
     """TCP proxy to a gRPC server. The first ``cut_responses`` answers (the first
     HEADERS or DATA frame of a call coming back from the server) are not forwarded:
-    the connection is reset instead. ``requests`` counts calls that reached the server.
+    the connection is reset instead. With ``swallow`` set, answers are dropped and the
+    connection kept, so calls run into their deadline. ``requests`` counts calls that
+    reached the server.
     """
 
     def __init__(self, upstream: str, cut_responses: int = 1) -> None:
         host, port = upstream.rsplit(":", 1)
         self.upstream = (host, int(port))
         self.cut_responses = cut_responses
+        #: While True, answers are swallowed: the connection stays up, calls hang.
+        self.swallow = False
         self.requests = 0
         self.cuts = 0
         self._lock = threading.Lock()
@@ -128,6 +133,8 @@ class CuttingProxy:
                 buf += data
                 out = bytearray()
                 for kind, stream, raw in _frames(buf):
+                    if stream and self.swallow:
+                        continue
                     if stream and kind in (HEADERS, DATA):
                         with self._lock:
                             cut = self.cuts < self.cut_responses
@@ -251,6 +258,33 @@ def test_no_retry_after_max_attempts(loyalty_server: Any, uid: str) -> None:
         with LoyaltyClient(proxy.target, retry=policy) as c, pytest.raises(Unavailable):
             c.get_points_balance(f"cus_{uid}")
         assert proxy.requests == 3
+
+
+# ------------------------------------------------------------ deadlines
+
+
+def test_deadline_exceeded_is_raised_and_not_retried(loyalty_server: Any, uid: str) -> None:
+    customer = f"cus_{uid}"
+    with CuttingProxy(loyalty_server.target, cut_responses=0) as proxy:
+        proxy.swallow = True
+        with LoyaltyClient(proxy.target, timeout=0.5, retry=FAST) as c:
+            with pytest.raises(DeadlineExceeded) as caught:
+                c.adjust_points(customer, 7)  # keyed, yet a deadline is not retried
+            assert caught.value.code == grpc.StatusCode.DEADLINE_EXCEEDED
+            assert caught.value.reason is None
+            assert proxy.requests == 1
+
+            async def scenario() -> None:
+                async with AsyncLoyaltyClient(proxy.target, timeout=0.5) as ac:
+                    with pytest.raises(DeadlineExceeded):
+                        await ac.get_points_balance(customer)
+
+            asyncio.run(scenario())
+            assert proxy.requests == 2
+    # After a deadline a write may or may not have been applied (here the server
+    # normally has applied it, its answer was swallowed); it was not applied twice. The
+    # caller's way out is to retry with the same idempotency key.
+    assert ledger(loyalty_server.target, customer) in ([], [Decimal(7)])
 
 
 # ------------------------------------------------------------ asyncio
