@@ -68,6 +68,14 @@ def libpq(url: str) -> str:
     return url.replace("postgresql+psycopg://", "postgresql://", 1)
 
 
+def assert_own_server(server: ServerProcess) -> None:
+    """After a restart on the same port: the process answering is ours and alive (on a
+    shared machine another run's server could take a port while ours is down)."""
+    assert server.process is not None and server.process.poll() is None, (
+        "the restarted server exited:\n" + server.log_text()[-3000:]
+    )
+
+
 def server_errors(server: ServerProcess) -> list[str]:
     """Log lines of unhandled errors (what became INTERNAL)."""
     return [line for line in server.log_text().splitlines() if "unhandled error" in line]
@@ -214,6 +222,7 @@ def test_kill_9_mid_contention(backend: str, start_server: StartServer) -> None:
             await asyncio.to_thread(server.kill)
             killed_at = time.monotonic()
             await asyncio.to_thread(server.start)
+            assert_own_server(server)
             report(f"crash [{backend}]: restarted in {time.monotonic() - killed_at:.1f} s")
             restarted = len(load.ops)
             await asyncio.sleep(CRASH_AFTER)
@@ -463,6 +472,7 @@ def test_sigterm_lets_in_flight_calls_finish(backend: str, start_server: StartSe
             assert len(cancelled) == len(racing), [(w.sent_at - signalled) for w in cancelled]
             assert set(codes) <= {"OK", "UNAVAILABLE", "FAILED_PRECONDITION", "CANCELLED"}
             await asyncio.to_thread(server.start)
+            assert_own_server(server)
             everything = [seed, *held, late, late2, *load.ops]
             full = Hot(hot.customers, hot.cards, hot.card_values)
             line = await check_all(server.target, server.database_url, full, everything)
