@@ -60,6 +60,10 @@ CHANNEL_OPTIONS = [
     ("grpc.initial_reconnect_backoff_ms", 100),
     ("grpc.min_reconnect_backoff_ms", 100),
     ("grpc.max_reconnect_backoff_ms", 500),
+    # Each channel its own connection: without this, channels to one address share
+    # a process-wide subchannel, so 64 "clients" would be one TCP connection, and a
+    # new channel would inherit an old one's connect failure (and its backoff).
+    ("grpc.use_local_subchannel_pool", 1),
 ]
 
 
@@ -343,7 +347,7 @@ async def check_balances(target: str, hot: Hot, writes: list[Write]) -> None:
     """Stored balance = sum of the deltas of the writes that returned OK."""
     ok = [w for w in writes if w.outcome == OK]
     assert not [w for w in writes if w.outcome == UNKNOWN], "resolve() first"
-    async with grpc.aio.insecure_channel(target) as channel:
+    async with grpc.aio.insecure_channel(target, options=CHANNEL_OPTIONS) as channel:
         stub = LoyaltyServiceStub(channel)
         for customer in hot.customers:
             expected = sum((w.amount for w in ok if w.target == customer), Decimal(0))
