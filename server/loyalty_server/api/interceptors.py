@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -69,6 +70,11 @@ class CallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
                     )
                 return await behavior(request, context)
             except grpc.aio.AbortError:
+                raise
+            except asyncio.CancelledError:
+                # The caller gave up (deadline, cancel) or the server is stopping;
+                # CancelledError is no Exception, so say so here or the log reads OK.
+                code = "CANCELLED"
                 raise
             except Exception as error:
                 status = status_for(error)
