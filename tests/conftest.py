@@ -137,7 +137,9 @@ class ServerProcess:
 
     def __init__(self, database_url: str, log_dir: Path, **settings: Any) -> None:
         self.database_url = database_url
-        self.settings = settings
+        # One process per server unless a test asks (workers=None: the server's own
+        # default): halves PostgreSQL connections and start-up time across the suite.
+        self.settings = {"workers": 1, **settings}
         self.port = free_port()
         self.target = f"127.0.0.1:{self.port}"
         self.log_path = log_dir / f"server-{self.port}-{uuid.uuid4().hex[:6]}.log"

@@ -245,7 +245,7 @@ def test_workers_die_with_a_killed_parent(backend: str, start_server: Callable[.
 @pytest.mark.skipif(not Path("/proc").exists(), reason="counts processes through /proc")
 def test_default_workers(backend: str, start_server: Callable[..., Any]) -> None:
     """One process on SQLite; one per core (here: at least one) on PostgreSQL."""
-    server = start_server()
+    server = start_server(workers=None)
     assert server.process is not None
     workers = _serving_children(server.process.pid)
     cores = len(os.sched_getaffinity(0))

@@ -84,8 +84,9 @@ def test_sigterm_lets_in_flight_calls_finish(start_server, uid: str) -> None:  #
     assert code == 0
     errors = [r for r in results if r != "ok"]
     assert results.count("ok") > 10
-    # After the stop, callers see UNAVAILABLE: never a half-applied call or INTERNAL.
-    assert set(errors) <= {grpc.StatusCode.UNAVAILABLE}, errors
+    # After the stop, callers see UNAVAILABLE (or CANCELLED for a call that raced the
+    # signal before the server took it): never a half-applied call or INTERNAL.
+    assert set(errors) <= {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED}, errors
     log = server.log_text()
     assert '"msg": "shutting down"' in log and '"msg": "stopped"' in log
 
