@@ -21,10 +21,10 @@ from ..store.direct import Contended
 from . import codes, validation
 from .currencies import currency_code
 from .errors import Duplicate, InvalidData, NotAllowed, NotFound
-from .idempotency import check_replay, request_hash
+from .idempotency import check_replay, key_columns, request_hash
 from .ids import GIFT_CARD, GIFT_CARD_TRANSACTION, new_id
 from .money import ZERO, add, format_decimal, parse_decimal, subtract
-from .pagination import decode_token, encode_token
+from .pagination import decode_token, page_of
 from .validation import Violations
 
 PENDING = "pending"
@@ -510,40 +510,28 @@ class GiftCards:
             reference=spend.reference,
             reference_id=spend.reference_id,
         )
+
+        def transaction(card_id: str, balance: Decimal, now: datetime) -> Transaction:
+            return Transaction(
+                id=new_id(GIFT_CARD_TRANSACTION),
+                gift_card_id=card_id,
+                type=kind,
+                amount=amount,
+                currency_code=currency,
+                balance_after=balance,
+                reference=spend.reference,
+                reference_id=spend.reference_id,
+                created_at=now,
+            )
+
         if kind == DEBIT and self._db.direct is not None:
-            # PostgreSQL's one-statement debit for the common case; no answer
-            # (refusal, replay, race) leaves the request to the locking path.
-            now = datetime.now(UTC)
-            tx_id = new_id(GIFT_CARD_TRANSACTION)
-            params = {
-                "lookup": lookup[0] if lookup[0] is not None else lookup[1],
-                "amount": amount,
-                "currency_code": currency,
-                "reference": spend.reference,
-                "reference_id": spend.reference_id,
-                "idempotency_key": key or None,
-                "request_hash": fingerprint if key else None,
-                "id": tx_id,
-                "now": now,
-            }
-            try:
-                done = await store.debit_direct(self._db.direct, params, by_code=lookup[0] is None)
-            except Contended:
-                done = None
+            done = await self._debit_direct(
+                lookup,
+                transaction(card_id="", balance=ZERO, now=datetime.now(UTC)),
+                key_columns(key, fingerprint),
+            )
             if done is not None:
-                card_id, balance, status = done
-                tx = Transaction(
-                    id=tx_id,
-                    gift_card_id=card_id,
-                    type=DEBIT,
-                    amount=amount,
-                    currency_code=currency,
-                    balance_after=balance,
-                    reference=spend.reference,
-                    reference_id=spend.reference_id,
-                    created_at=now,
-                )
-                return SpendResult(tx, balance, status)
+                return done
 
         async def work(conn: AsyncConnection) -> SpendResult:
             row = await store.lock_card(conn, id=lookup[0], code=lookup[1])
@@ -560,28 +548,41 @@ class GiftCards:
             balance = self._new_balance(card, kind, amount, currency, now)
             status = _status_after(balance)
             await store.set_balance(conn, card.id, balance, status, now)
-            tx = Transaction(
-                id=new_id(GIFT_CARD_TRANSACTION),
-                gift_card_id=card.id,
-                type=kind,
-                amount=amount,
-                currency_code=currency,
-                balance_after=balance,
-                reference=spend.reference,
-                reference_id=spend.reference_id,
-                created_at=now,
-            )
-            await store.insert_transaction(
-                conn,
-                {
-                    **tx.__dict__,
-                    "idempotency_key": key or None,
-                    "request_hash": fingerprint if key else None,
-                },
-            )
+            tx = transaction(card.id, balance, now)
+            await store.insert_transaction(conn, {**tx.__dict__, **key_columns(key, fingerprint)})
             return SpendResult(tx, balance, status)
 
         return await self._db.run(work)
+
+    async def _debit_direct(
+        self,
+        lookup: tuple[str | None, str | None],
+        draft: Transaction,
+        keys: dict[str, str | None],
+    ) -> SpendResult | None:
+        """PostgreSQL's one-statement debit for the common case. None (a refusal, a
+        replay, a race: nothing written) leaves the request to the locking path."""
+        assert self._db.direct is not None
+        card_id, code = lookup
+        params = {
+            "lookup": card_id if card_id is not None else code,
+            "amount": draft.amount,
+            "currency_code": draft.currency_code,
+            "reference": draft.reference,
+            "reference_id": draft.reference_id,
+            "id": draft.id,
+            "now": draft.created_at,
+            **keys,
+        }
+        try:
+            done = await store.debit_direct(self._db.direct, params, by_code=card_id is None)
+        except Contended:
+            return None
+        if done is None:
+            return None
+        found_id, balance, status = done
+        tx = replace(draft, gift_card_id=found_id, balance_after=balance)
+        return SpendResult(tx, balance, status)
 
     @staticmethod
     def _new_balance(
@@ -622,9 +623,7 @@ class GiftCards:
             if await store.get_card(conn, id=card_id, code=None) is None:
                 raise not_found(id=card_id)
             rows = await store.transactions_page(conn, card_id, before_seq=before, limit=limit + 1)
-            more = len(rows) > limit
-            rows = rows[:limit]
-            token = encode_token(f"gift_card:{card_id}", rows[-1].seq) if more else ""
+            rows, token = page_of(rows, limit, f"gift_card:{card_id}", lambda row: row.seq)
             return TransactionPage([_transaction(row) for row in rows], token)
 
         return await self._db.run(work)

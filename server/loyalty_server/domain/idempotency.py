@@ -14,6 +14,11 @@ def request_hash(operation: str, **fields: object) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def key_columns(key: str | None, fingerprint: str) -> dict[str, str | None]:
+    """The ledger columns that claim a key: both set for a keyed write, both NULL otherwise."""
+    return {"idempotency_key": key or None, "request_hash": fingerprint if key else None}
+
+
 def check_replay(stored_hash: str | None, new_hash: str, key: str) -> None:
     """A replay must ask for exactly what the first request asked for."""
     if stored_hash != new_hash:

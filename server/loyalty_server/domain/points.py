@@ -18,10 +18,10 @@ from ..store.db import AnyRow, Database
 from ..store.direct import Contended
 from . import validation
 from .errors import InvalidData, NotAllowed
-from .idempotency import check_replay, request_hash
+from .idempotency import check_replay, key_columns, request_hash
 from .ids import ADJUSTMENT, new_id
 from .money import MAX_BALANCE, ZERO, add, format_decimal, parse_decimal
-from .pagination import decode_token, encode_token
+from .pagination import decode_token, page_of
 from .validation import Violations
 
 HISTORY_LIMIT = 20
@@ -180,7 +180,7 @@ class Points:
             rows = []
             for item in valid:
                 balance = add(running.get(item.customer_id, ZERO), item.delta)
-                if (balance < 0 and not self._allow_negative) or abs(balance) >= MAX_BALANCE:
+                if self._refusal(balance) is not None:
                     return None
                 running[item.customer_id] = balance
                 rows.append(
@@ -190,8 +190,7 @@ class Points:
                         "delta": item.delta,
                         "reason": item.reason,
                         "balance_after": balance,
-                        "idempotency_key": item.idempotency_key,
-                        "request_hash": item.request_hash if item.idempotency_key else None,
+                        **key_columns(item.idempotency_key, item.request_hash),
                     }
                 )
             return rows
@@ -222,8 +221,7 @@ class Points:
             "customer_id": valid.customer_id,
             "delta": valid.delta,
             "reason": valid.reason,
-            "idempotency_key": valid.idempotency_key,
-            "request_hash": valid.request_hash if valid.idempotency_key else None,
+            **key_columns(valid.idempotency_key, valid.request_hash),
             "now": now,
             "ceiling": MAX_BALANCE,
             "floor": _NEGATIVE_FLOOR if self._allow_negative else ZERO,
@@ -252,12 +250,13 @@ class Points:
                 return _adjustment(previous)
         balance = ZERO if account is None else account.balance
         new_balance = add(balance, valid.delta)
-        if new_balance < 0 and not self._allow_negative:
+        refusal = self._refusal(new_balance)
+        if refusal == "insufficient":
             raise NotAllowed(
                 f"insufficient points: customer {valid.customer_id} has a balance of "
                 f"{format_decimal(balance)}, cannot apply {format_decimal(valid.delta)}"
             )
-        if abs(new_balance) >= MAX_BALANCE:
+        if refusal == "too_large":
             raise NotAllowed("the resulting balance would exceed 10^20 points")
         now = datetime.now(UTC)
         if account is None:
@@ -276,11 +275,19 @@ class Points:
             conn,
             {
                 **adjustment.__dict__,
-                "idempotency_key": valid.idempotency_key,
-                "request_hash": valid.request_hash if valid.idempotency_key else None,
+                **key_columns(valid.idempotency_key, valid.request_hash),
             },
         )
         return adjustment
+
+    def _refusal(self, balance: Decimal) -> str | None:
+        """Why a resulting balance is not allowed, or None: the one balance rule
+        (the PostgreSQL one-statement path states it as its floor and ceiling)."""
+        if balance < 0 and not self._allow_negative:
+            return "insufficient"
+        if abs(balance) >= MAX_BALANCE:
+            return "too_large"
+        return None
 
     async def _history(self, conn: AsyncConnection, customer_id: str) -> list[Adjustment]:
         rows = await store.adjustments_page(conn, customer_id, before_seq=None, limit=HISTORY_LIMIT)
@@ -317,9 +324,7 @@ class Points:
             rows = await store.adjustments_page(
                 conn, customer_id, before_seq=before, limit=limit + 1
             )
-            more = len(rows) > limit
-            rows = rows[:limit]
-            token = encode_token(f"points:{customer_id}", rows[-1].seq) if more else ""
+            rows, token = page_of(rows, limit, f"points:{customer_id}", lambda row: row.seq)
             return AdjustmentPage([_adjustment(row) for row in rows], token)
 
         return await self._db.run(work)
