@@ -127,6 +127,7 @@ def test_racing_requests_with_one_key_apply_once(stub: LoyaltyServiceStub, uid: 
     with ThreadPoolExecutor(20) as pool:
         replies = list(pool.map(lambda _: stub.AdjustPoints(request, timeout=30), range(20)))
     assert len({r.id for r in replies}) == 1
+    assert sum(not r.replayed for r in replies) == 1  # one applied, nineteen replays
     assert {r.balance_after for r in replies} == {"10"}
     assert stub.GetPointsBalance(pb.GetPointsBalanceRequest(customer_id=customer)).balance == "10"
 
@@ -141,6 +142,7 @@ def test_racing_requests_with_one_key_apply_once(stub: LoyaltyServiceStub, uid: 
     with ThreadPoolExecutor(20) as pool:
         spent = list(pool.map(lambda _: stub.DebitGiftCard(debit, timeout=30), range(20)))
     assert len({s.transaction.id for s in spent}) == 1
+    assert sum(not s.replayed for s in spent) == 1
     assert stub.RetrieveGiftCard(pb.RetrieveGiftCardRequest(id=card.id)).balance == "7"
 
 

@@ -472,6 +472,7 @@ def test_debit_idempotency(stub: LoyaltyServiceStub) -> None:
     first = debit(stub, "4", id=card.id, idempotency_key="pay-1")
     again = debit(stub, "4", code=card.code, idempotency_key="pay-1")
     assert again.transaction.id == first.transaction.id and again.balance == "6"
+    assert again.replayed and not first.replayed
     assert stub.RetrieveGiftCard(pb.RetrieveGiftCardRequest(id=card.id)).balance == "6"
     error = expect_error(
         stub.DebitGiftCard,

@@ -224,6 +224,7 @@ def test_idempotency_key_replays_first_result(stub: LoyaltyServiceStub, uid: str
     first = adjust(stub, customer, "10", reason="order 1", idempotency_key="k1")
     again = adjust(stub, customer, "10", reason="order 1", idempotency_key="k1")
     assert again.id == first.id and again.balance_after == "10"
+    assert again.replayed and not first.replayed
     assert balance(stub, customer) == "10"
     # The same key on another customer is another operation.
     other = adjust(stub, f"{customer}_2", "10", reason="order 1", idempotency_key="k1")

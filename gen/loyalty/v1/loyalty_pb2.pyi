@@ -61,18 +61,20 @@ class AdjustPointsRequest(_message.Message):
     def __init__(self, customer_id: _Optional[str] = ..., delta: _Optional[str] = ..., reason: _Optional[str] = ..., include_history: _Optional[bool] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
 
 class AdjustPointsResponse(_message.Message):
-    __slots__ = ("id", "customer_id", "balance_after", "updated_at", "history")
+    __slots__ = ("id", "customer_id", "balance_after", "updated_at", "history", "replayed")
     ID_FIELD_NUMBER: _ClassVar[int]
     CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
     BALANCE_AFTER_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
     HISTORY_FIELD_NUMBER: _ClassVar[int]
+    REPLAYED_FIELD_NUMBER: _ClassVar[int]
     id: str
     customer_id: str
     balance_after: str
     updated_at: _timestamp_pb2.Timestamp
     history: _containers.RepeatedCompositeFieldContainer[PointAdjustment]
-    def __init__(self, id: _Optional[str] = ..., customer_id: _Optional[str] = ..., balance_after: _Optional[str] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., history: _Optional[_Iterable[_Union[PointAdjustment, _Mapping]]] = ...) -> None: ...
+    replayed: bool
+    def __init__(self, id: _Optional[str] = ..., customer_id: _Optional[str] = ..., balance_after: _Optional[str] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., history: _Optional[_Iterable[_Union[PointAdjustment, _Mapping]]] = ..., replayed: _Optional[bool] = ...) -> None: ...
 
 class BatchAdjustPointsItem(_message.Message):
     __slots__ = ("customer_id", "delta", "reason", "idempotency_key")
@@ -373,14 +375,16 @@ class DebitGiftCardRequest(_message.Message):
     def __init__(self, id: _Optional[str] = ..., code: _Optional[str] = ..., amount: _Optional[str] = ..., currency_code: _Optional[str] = ..., reference: _Optional[str] = ..., reference_id: _Optional[str] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
 
 class DebitGiftCardResponse(_message.Message):
-    __slots__ = ("transaction", "balance", "status")
+    __slots__ = ("transaction", "balance", "status", "replayed")
     TRANSACTION_FIELD_NUMBER: _ClassVar[int]
     BALANCE_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
+    REPLAYED_FIELD_NUMBER: _ClassVar[int]
     transaction: GiftCardTransaction
     balance: str
     status: GiftCardStatus
-    def __init__(self, transaction: _Optional[_Union[GiftCardTransaction, _Mapping]] = ..., balance: _Optional[str] = ..., status: _Optional[_Union[GiftCardStatus, str]] = ...) -> None: ...
+    replayed: bool
+    def __init__(self, transaction: _Optional[_Union[GiftCardTransaction, _Mapping]] = ..., balance: _Optional[str] = ..., status: _Optional[_Union[GiftCardStatus, str]] = ..., replayed: _Optional[bool] = ...) -> None: ...
 
 class CreditGiftCardRequest(_message.Message):
     __slots__ = ("id", "code", "amount", "currency_code", "reference", "reference_id", "idempotency_key")
@@ -401,14 +405,16 @@ class CreditGiftCardRequest(_message.Message):
     def __init__(self, id: _Optional[str] = ..., code: _Optional[str] = ..., amount: _Optional[str] = ..., currency_code: _Optional[str] = ..., reference: _Optional[str] = ..., reference_id: _Optional[str] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
 
 class CreditGiftCardResponse(_message.Message):
-    __slots__ = ("transaction", "balance", "status")
+    __slots__ = ("transaction", "balance", "status", "replayed")
     TRANSACTION_FIELD_NUMBER: _ClassVar[int]
     BALANCE_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
+    REPLAYED_FIELD_NUMBER: _ClassVar[int]
     transaction: GiftCardTransaction
     balance: str
     status: GiftCardStatus
-    def __init__(self, transaction: _Optional[_Union[GiftCardTransaction, _Mapping]] = ..., balance: _Optional[str] = ..., status: _Optional[_Union[GiftCardStatus, str]] = ...) -> None: ...
+    replayed: bool
+    def __init__(self, transaction: _Optional[_Union[GiftCardTransaction, _Mapping]] = ..., balance: _Optional[str] = ..., status: _Optional[_Union[GiftCardStatus, str]] = ..., replayed: _Optional[bool] = ...) -> None: ...
 
 class ListGiftCardTransactionsRequest(_message.Message):
     __slots__ = ("gift_card_id", "page_size", "page_token")

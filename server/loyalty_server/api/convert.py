@@ -192,4 +192,5 @@ def spend_response(result: gift_cards.SpendResult, response_type: type[Any]) -> 
         transaction=transaction(result.transaction),
         balance=format_decimal(result.balance),
         status=_STATUS_TO_PB[result.status],
+        replayed=result.replayed,
     )

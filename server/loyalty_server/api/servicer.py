@@ -43,6 +43,7 @@ class LoyaltyServicer(loyalty_pb2_grpc.LoyaltyServiceServicer):
             balance_after=format_decimal(adjustment.balance_after),
             updated_at=convert.timestamp(adjustment.created_at),
             history=[convert.adjustment(a) for a in result.history],
+            replayed=result.replayed,
         )
 
     async def BatchAdjustPoints(

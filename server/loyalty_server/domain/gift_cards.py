@@ -127,6 +127,8 @@ class SpendResult:
     transaction: Transaction
     balance: Decimal
     status: str
+    # The idempotency key matched an earlier request: its result, nothing applied now.
+    replayed: bool = False
 
 
 CardFilters = store.CardFilters
@@ -543,7 +545,9 @@ class GiftCards:
                 if previous is not None:
                     check_replay(previous.request_hash, fingerprint, key)
                     tx = _transaction(previous)
-                    return SpendResult(tx, tx.balance_after, _status_after(tx.balance_after))
+                    return SpendResult(
+                        tx, tx.balance_after, _status_after(tx.balance_after), replayed=True
+                    )
             now = datetime.now(UTC)
             balance = self._new_balance(card, kind, amount, currency, now)
             status = _status_after(balance)

@@ -52,6 +52,8 @@ class AdjustmentRequest:
 class AdjustResult:
     adjustment: Adjustment
     history: list[Adjustment]
+    # The idempotency key matched an earlier request: its result, nothing applied now.
+    replayed: bool = False
 
 
 @dataclass(frozen=True)
@@ -129,9 +131,9 @@ class Points:
                 return done
 
         async def work(conn: AsyncConnection) -> AdjustResult:
-            adjustment = await self._apply(conn, valid)
+            adjustment, replayed = await self._apply(conn, valid)
             history = await self._history(conn, valid.customer_id) if include_history else []
-            return AdjustResult(adjustment, history)
+            return AdjustResult(adjustment, history, replayed)
 
         return await self._db.run(work)
 
@@ -159,7 +161,7 @@ class Points:
             results = []
             for index, item in enumerate(valid):
                 try:
-                    results.append(await self._apply(conn, item))
+                    results.append((await self._apply(conn, item))[0])
                 except NotAllowed as error:
                     raise NotAllowed(f"adjustments[{index}]: {error.message}") from error
             return results
@@ -241,13 +243,16 @@ class Points:
         history = [Adjustment(**row) for row in rows]
         return AdjustResult(adjustment, history)
 
-    async def _apply(self, conn: AsyncConnection, valid: _ValidAdjustment) -> Adjustment:
+    async def _apply(
+        self, conn: AsyncConnection, valid: _ValidAdjustment
+    ) -> tuple[Adjustment, bool]:
+        """The adjustment, and whether it is the replay of an earlier keyed request."""
         account = await store.lock_account(conn, valid.customer_id)
         if valid.idempotency_key is not None:
             previous = await store.adjustment_by_key(conn, valid.customer_id, valid.idempotency_key)
             if previous is not None:
                 check_replay(previous.request_hash, valid.request_hash, valid.idempotency_key)
-                return _adjustment(previous)
+                return _adjustment(previous), True
         balance = ZERO if account is None else account.balance
         new_balance = add(balance, valid.delta)
         refusal = self._refusal(new_balance)
@@ -278,7 +283,7 @@ class Points:
                 **key_columns(valid.idempotency_key, valid.request_hash),
             },
         )
-        return adjustment
+        return adjustment, False
 
     def _refusal(self, balance: Decimal) -> str | None:
         """Why a resulting balance is not allowed, or None: the one balance rule
