@@ -213,10 +213,13 @@ def test_list_adjustments_bad_paging(stub: LoyaltyServiceStub, uid: str) -> None
 
 
 def test_huge_page_size_is_capped(stub: LoyaltyServiceStub, uid: str) -> None:
+    customer = f"cus_{uid}"
+    for _ in range(3):
+        adjust(stub, customer, "1")
     reply = stub.ListPointAdjustments(
-        pb.ListPointAdjustmentsRequest(customer_id=f"cus_{uid}", page_size=2_000_000_000)
+        pb.ListPointAdjustmentsRequest(customer_id=customer, page_size=2_000_000_000)
     )
-    assert reply.next_page_token == ""
+    assert len(reply.point_adjustments) == 3 and reply.next_page_token == ""
 
 
 def test_idempotency_key_replays_first_result(stub: LoyaltyServiceStub, uid: str) -> None:
