@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -93,19 +94,28 @@ def _customer_id(value: str, field: str = "customer_id") -> str:
 def _validate(request: AdjustmentRequest, prefix: str = "") -> _ValidAdjustment:
     violations = Violations()
     customer_id = violations.check(
-        lambda: _customer_id(request.customer_id, f"{prefix}customer_id")
+        partial(_customer_id, request.customer_id, f"{prefix}customer_id")
     )
     delta = violations.check(
-        lambda: parse_decimal(
-            request.delta, f"{prefix}delta", message=DELTA_MESSAGE, allow_negative=True
+        partial(
+            parse_decimal,
+            request.delta,
+            f"{prefix}delta",
+            message=DELTA_MESSAGE,
+            allow_negative=True,
         )
     )
     reason = violations.check(
-        lambda: validation.text(request.reason, f"{prefix}reason", max_length=validation.MAX_REASON)
+        partial(
+            validation.text, request.reason, f"{prefix}reason", max_length=validation.MAX_REASON
+        )
     )
     key = violations.check(
-        lambda: validation.text(
-            request.idempotency_key, f"{prefix}idempotency_key", max_length=validation.MAX_KEY
+        partial(
+            validation.text,
+            request.idempotency_key,
+            f"{prefix}idempotency_key",
+            max_length=validation.MAX_KEY,
         )
     )
     violations.raise_if_any()
