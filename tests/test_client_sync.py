@@ -444,3 +444,23 @@ def test_timestamps_are_aware_utc(client: LoyaltyClient, uid: str) -> None:
     before = datetime.now(UTC) - timedelta(minutes=5)
     result = client.adjust_points(f"cus_{uid}", 1)
     assert aware(result.updated_at) > before
+
+
+# ------------------------------------------------- conversions (no server)
+
+
+def test_required_money_fields_are_never_read_as_zero() -> None:
+    from loyalty.v1 import loyalty_pb2 as pb
+    from loyalty_client import InvalidResponse
+    from loyalty_client.convert import gift_card_transaction, str_to_decimal
+
+    assert str_to_decimal("12.50", "balance") == Decimal("12.50")
+    for bad in ("", "NaN", "nan", "Infinity", "-Infinity", "sNaN", "12abc"):
+        with pytest.raises(InvalidResponse) as caught:
+            str_to_decimal(bad, "balance")
+        assert "balance" in str(caught.value)
+        assert isinstance(caught.value, ValueError)
+        assert isinstance(caught.value, LoyaltyError)
+    with pytest.raises(InvalidResponse, match="empty amount"):
+        gift_card_transaction(pb.GiftCardTransaction(id="gctx_1", balance_after="1"))
+

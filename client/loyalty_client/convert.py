@@ -20,6 +20,7 @@ from google.protobuf.message import Message
 
 from loyalty.v1 import loyalty_pb2 as pb
 
+from .errors import InvalidResponse
 from .types import (
     UNSET,
     AdjustPointsResult,
@@ -85,14 +86,22 @@ def amount_to_str(value: Amount, name: str = "amount") -> str:
     return str(value)
 
 
-def str_to_decimal(value: str) -> Decimal:
-    """A decimal string from the server. An empty string (an unset field) is 0."""
+def str_to_decimal(value: str, name: str = "amount") -> Decimal:
+    """A required decimal string from the server, as a finite Decimal.
+
+    Every money field of the API is required: an empty string, a non-decimal, NaN or
+    Infinity raises :class:`~loyalty_client.errors.InvalidResponse` (a ValueError),
+    never reads as 0.
+    """
     if not value:
-        return Decimal(0)
+        raise InvalidResponse(f"the server sent an empty {name}")
     try:
-        return Decimal(value)
-    except InvalidOperation as exc:  # pragma: no cover - the server sends valid decimals
-        raise ValueError(f"the server sent an invalid decimal: {value!r}") from exc
+        result = Decimal(value)
+    except InvalidOperation:
+        raise InvalidResponse(f"the server sent an invalid {name}: {value!r}") from None
+    if not result.is_finite():
+        raise InvalidResponse(f"the server sent a non-finite {name}: {value!r}")
+    return result
 
 
 def datetime_to_pb(value: datetime, name: str = "timestamp") -> timestamp_pb2.Timestamp:
@@ -183,9 +192,9 @@ def point_adjustment(m: pb.PointAdjustment) -> PointAdjustment:
     return PointAdjustment(
         id=m.id,
         customer_id=m.customer_id,
-        delta=str_to_decimal(m.delta),
+        delta=str_to_decimal(m.delta, "delta"),
         reason=m.reason,
-        balance_after=str_to_decimal(m.balance_after),
+        balance_after=str_to_decimal(m.balance_after, "balance_after"),
         created_at=pb_to_datetime(m, "created_at"),
     )
 
@@ -199,8 +208,8 @@ def gift_card(m: pb.GiftCard) -> GiftCard:
         id=m.id,
         code=m.code,
         status=_status_from_pb(m.status),
-        value=str_to_decimal(m.value),
-        balance=str_to_decimal(m.balance),
+        value=str_to_decimal(m.value, "value"),
+        balance=str_to_decimal(m.balance, "balance"),
         currency_code=m.currency_code,
         customer_id=opt("customer_id"),
         reference_id=opt("reference_id"),
@@ -220,9 +229,9 @@ def gift_card_transaction(m: pb.GiftCardTransaction) -> GiftCardTransaction:
         id=m.id,
         gift_card_id=m.gift_card_id,
         type=_TX_TYPE_FROM_PB.get(m.type),
-        amount=str_to_decimal(m.amount),
+        amount=str_to_decimal(m.amount, "amount"),
         currency_code=m.currency_code,
-        balance_after=str_to_decimal(m.balance_after),
+        balance_after=str_to_decimal(m.balance_after, "balance_after"),
         reference=m.reference,
         reference_id=m.reference_id,
         created_at=pb_to_datetime(m, "created_at"),
@@ -233,7 +242,7 @@ def _adjust_points_result(m: pb.AdjustPointsResponse) -> AdjustPointsResult:
     return AdjustPointsResult(
         id=m.id,
         customer_id=m.customer_id,
-        balance_after=str_to_decimal(m.balance_after),
+        balance_after=str_to_decimal(m.balance_after, "balance_after"),
         updated_at=pb_to_datetime(m, "updated_at"),
         history=tuple(point_adjustment(a) for a in m.history),
     )
@@ -242,7 +251,7 @@ def _adjust_points_result(m: pb.AdjustPointsResponse) -> AdjustPointsResult:
 def _points_balance(m: pb.GetPointsBalanceResponse) -> PointsBalance:
     return PointsBalance(
         customer_id=m.customer_id,
-        balance=str_to_decimal(m.balance),
+        balance=str_to_decimal(m.balance, "balance"),
         updated_at=pb_to_datetime(m, "updated_at"),
         history=tuple(point_adjustment(a) for a in m.history),
     )
@@ -253,7 +262,7 @@ def _transaction_result(
 ) -> GiftCardTransactionResult:
     return GiftCardTransactionResult(
         transaction=gift_card_transaction(m.transaction),
-        balance=str_to_decimal(m.balance),
+        balance=str_to_decimal(m.balance, "balance"),
         status=_status_from_pb(m.status),
     )
 

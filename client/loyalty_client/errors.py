@@ -139,6 +139,18 @@ class Unavailable(LoyaltyError):
     REASON = "UNAVAILABLE"
 
 
+class InvalidResponse(LoyaltyError, ValueError):
+    """The server's answer breaks the contract, e.g. a required amount that is empty,
+    not a decimal, NaN or infinite. Raised by the client itself (code INTERNAL); it
+    is also a ValueError. Never retried."""
+
+    REASON = None
+
+    def __init__(self, message: str, **kwargs: Any) -> None:
+        kwargs.setdefault("code", grpc.StatusCode.INTERNAL)
+        super().__init__(message, **kwargs)
+
+
 class DeadlineExceeded(LoyaltyError):
     """The call did not finish within its deadline. A write may or may not be applied."""
 
@@ -238,6 +250,7 @@ __all__ = [
     "Duplicate",
     "Forbidden",
     "InvalidData",
+    "InvalidResponse",
     "LoyaltyError",
     "NotAllowed",
     "NotFound",
