@@ -464,3 +464,31 @@ def test_required_money_fields_are_never_read_as_zero() -> None:
     with pytest.raises(InvalidResponse, match="empty amount"):
         gift_card_transaction(pb.GiftCardTransaction(id="gctx_1", balance_after="1"))
 
+
+def test_metadata_is_checked_at_every_depth() -> None:
+    from loyalty_client.convert import dict_to_struct
+
+    ok = {"a": {"b": [1, 2.5, "x", None, True]}, "n": 2**53, "m": -(2**53)}
+    assert dict_to_struct(ok)["a"]["b"][1] == 2.5
+    with pytest.raises(ValueError, match="finite"):
+        dict_to_struct({"a": {"b": [1.0, float("nan")]}})
+    with pytest.raises(ValueError, match="finite"):
+        dict_to_struct({"a": [{"b": float("-inf")}]})
+    with pytest.raises(ValueError, match="2\\*\\*53"):
+        dict_to_struct({"a": {"id": 2**53 + 1}})
+    with pytest.raises(ValueError, match="2\\*\\*53"):
+        dict_to_struct({"a": [-(2**60)]})
+    with pytest.raises(TypeError, match="as strings"):
+        dict_to_struct({"price": Decimal("9.99")})
+    with pytest.raises(TypeError, match="as strings"):
+        dict_to_struct({"a": {"b": [Decimal("1")]}})
+    with pytest.raises(TypeError, match="keys must be str"):
+        dict_to_struct({"a": {1: "x"}})
+    with pytest.raises(TypeError, match="JSON-like"):
+        dict_to_struct({"a": {"b": object()}})
+    # The check also runs when a request is built.
+    from loyalty_client.convert import create_gift_cards
+
+    card = NewGiftCard(value=1, currency_code="usd", metadata={"a": {"b": float("inf")}})
+    with pytest.raises(ValueError, match=r"metadata\['a'\]\['b'\]"):
+        create_gift_cards([card])

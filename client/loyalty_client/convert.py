@@ -134,13 +134,57 @@ def _tidy_number(value: Any) -> Any:
     return value
 
 
+#: Struct numbers are doubles: larger ints would be silently rounded.
+_MAX_SAFE_INT = 2**53
+
+
+def _check_json(value: Any, where: str) -> None:
+    # Walks the whole structure: Struct.update would round big ints, turn Decimals
+    # into doubles or fail late on NaN; refuse them here with a clear message.
+    if value is None or isinstance(value, bool | str):
+        return
+    if isinstance(value, Decimal):
+        raise TypeError(
+            f"{where} is a Decimal, which metadata would store as an inexact double: "
+            "put amounts in metadata as strings, e.g. str(amount)"
+        )
+    if isinstance(value, int):
+        if abs(value) > _MAX_SAFE_INT:
+            raise ValueError(
+                f"{where} = {value} exceeds 2**53 and would be rounded as a double: "
+                "store it as a string"
+            )
+        return
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"{where} must be finite, not {value!r} (JSON has no NaN/Infinity)")
+        return
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise TypeError(f"{where} keys must be str, not {type(key).__name__}")
+            _check_json(item, f"{where}[{key!r}]")
+        return
+    if isinstance(value, list | tuple):
+        for n, item in enumerate(value):
+            _check_json(item, f"{where}[{n}]")
+        return
+    raise TypeError(
+        f"{where} must be JSON-like (str, int, float, bool, None, list, dict), "
+        f"not {type(value).__name__}"
+    )
+
+
 def dict_to_struct(value: Mapping[str, Any], name: str = "metadata") -> struct_pb2.Struct:
-    """A JSON-like mapping as a Struct (numbers become doubles on the wire)."""
+    """A JSON-like mapping as a Struct (numbers become doubles on the wire).
+
+    The whole structure is checked first: NaN/Infinity, ints beyond 2**53 (they would
+    be rounded) raise ValueError, Decimals (store amounts as strings) and other
+    non-JSON values raise TypeError.
+    """
     if not isinstance(value, Mapping):
         raise TypeError(f"{name} must be a mapping, not {type(value).__name__}")
-    for key, item in value.items():
-        if isinstance(item, float) and not math.isfinite(item):
-            raise ValueError(f"{name}[{key!r}] must be finite")
+    _check_json(value, name)
     struct = struct_pb2.Struct()
     struct.update(dict(value))
     return struct
