@@ -80,6 +80,8 @@ describe("points", () => {
     const input = { customer_id: "cus_points_3", delta: 10, idempotency_key: "welcome-cus_points_3" }
     const a = await loyalty.adjustPoints(input)
     const b = await loyalty.adjustPoints(input)
+    assert.equal(a.replayed, false)
+    assert.equal(b.replayed, true)
     assert.equal(b.id, a.id)
     assert.equal(b.balance_after, 10)
     const balance = await loyalty.getPointsBalance("cus_points_3")
@@ -288,6 +290,8 @@ describe("gift cards", () => {
     const all = await loyalty.debitGiftCard({ id: card.id, amount: "29.75", currency_code: "usd" })
     assert.equal(all.balance, 0)
     assert.equal(all.status, "redeemed")
+    assert.equal(d.replayed, false)
+    assert.equal(c.replayed, false)
 
     const page = await loyalty.listGiftCardTransactions(card.id, { limit: 2 })
     assert.deepEqual(
@@ -298,6 +302,23 @@ describe("gift cards", () => {
     const rest = await loyalty.listGiftCardTransactions(card.id, { limit: 2, page_token: page.next_page_token })
     assert.equal(rest.gift_card_transactions.length, 1)
     assert.equal(rest.gift_card_transactions[0].amount, 15.25)
+  })
+
+  it("debitGiftCard and creditGiftCard with an idempotency key: the repeat says replayed and applies nothing", async () => {
+    const card = await loyalty.createGiftCards({ code: "svc-replay", value: "40", currency_code: "usd" })
+    const debit = { id: card.id, amount: "10", currency_code: "usd", idempotency_key: "svc-replay-debit" }
+    const d1 = await loyalty.debitGiftCard(debit)
+    const d2 = await loyalty.debitGiftCard(debit)
+    assert.equal(d1.replayed, false)
+    assert.equal(d2.replayed, true)
+    assert.equal(d2.transaction.id, d1.transaction.id)
+    const credit = { id: card.id, amount: "3", currency_code: "usd", idempotency_key: "svc-replay-credit" }
+    const c1 = await loyalty.creditGiftCard(credit)
+    const c2 = await loyalty.creditGiftCard(credit)
+    assert.equal(c1.replayed, false)
+    assert.equal(c2.replayed, true)
+    assert.equal(c2.transaction.id, c1.transaction.id)
+    assert.equal((await loyalty.retrieveGiftCard(card.id)).balance, 33)
   })
 
   it("getOptions returns the server's code settings", async () => {

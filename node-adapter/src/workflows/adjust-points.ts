@@ -1,4 +1,4 @@
-import { createWorkflow, transform, WorkflowResponse } from "@medusajs/framework/workflows-sdk"
+import { createWorkflow, transform, when, WorkflowResponse } from "@medusajs/framework/workflows-sdk"
 import { emitEventStep } from "@medusajs/medusa/core-flows"
 import { adjustPointsStep, type AdjustPointsStepInput } from "./steps/adjust-points"
 
@@ -8,7 +8,8 @@ export const adjustPointsWorkflowId = "adjust-loyalty-points"
 
 /**
  * Adjusts a customer's points in the loyalty service, then emits
- * `loyalty.points.adjusted` with { customer_id, delta, balance_after }.
+ * `loyalty.points.adjusted` with { customer_id, delta, balance_after }, once
+ * per adjustment: a replayed request (same idempotency key) emits nothing.
  */
 export const adjustPointsWorkflow = createWorkflow(adjustPointsWorkflowId, (input: AdjustPointsStepInput) => {
   const result = adjustPointsStep(input)
@@ -20,7 +21,9 @@ export const adjustPointsWorkflow = createWorkflow(adjustPointsWorkflowId, (inpu
     adjustment_id: result.id,
   }))
 
-  emitEventStep({ eventName: LOYALTY_POINTS_ADJUSTED, data: eventData })
+  when({ result }, ({ result }) => !result.replayed).then(() => {
+    emitEventStep({ eventName: LOYALTY_POINTS_ADJUSTED, data: eventData })
+  })
 
   return new WorkflowResponse(result)
 })

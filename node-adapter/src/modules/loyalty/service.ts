@@ -51,6 +51,8 @@ export type AdjustPointsResult = {
   balance_after: number
   raw_balance_after: RawValue
   updated_at: Date | null
+  /** True when the idempotency key matched an earlier request: its result, nothing applied now. */
+  replayed: boolean
   history?: PointAdjustmentDTO[]
 }
 
@@ -77,6 +79,8 @@ export type GiftCardMovementResult = {
   balance: number
   raw_balance: RawValue
   status: "pending" | "redeemed" | null
+  /** True when the idempotency key matched an earlier request: its result, nothing applied now. */
+  replayed: boolean
 }
 
 /** Server maximum for `take` (ListGiftCardsRequest). */
@@ -249,6 +253,7 @@ export default class LoyaltyModuleService {
       balance_after: toNumber(res.balance_after),
       raw_balance_after: toRaw(res.balance_after),
       updated_at: fromTimestamp(res.updated_at),
+      replayed: !!res.replayed,
     }
     if (input?.include_history) {
       out.history = (res.history ?? []).map(adjustmentFromProto)
@@ -309,6 +314,7 @@ export default class LoyaltyModuleService {
       balance: toNumber(res.balance),
       raw_balance: toRaw(res.balance),
       status: fromProtoStatus(res.status),
+      replayed: !!res.replayed,
     }
   }
 

@@ -31,7 +31,8 @@ export function reversalKey(original: { idempotency_key?: string | null; adjustm
 
 /**
  * Adjusts a customer's points. Compensation applies the reverse adjustment
- * with an idempotency key derived from the original.
+ * with an idempotency key derived from the original. A replay (the key
+ * matched an earlier request, nothing applied now) has nothing to compensate.
  */
 export const adjustPointsStep = createStep(
   adjustPointsStepId,
@@ -39,6 +40,10 @@ export const adjustPointsStep = createStep(
     const loyalty = container.resolve<LoyaltyModuleService>(LOYALTY_MODULE)
     const delta = toDecimalString(input.delta)
     const result: AdjustPointsResult = await loyalty.adjustPoints({ ...input, delta })
+    if (result.replayed) {
+      // null, not undefined: StepResponse falls back to the output when no compensation input is given.
+      return new StepResponse(result, null as Compensation | null)
+    }
     const compensation: Compensation = {
       customer_id: result.customer_id,
       delta,
@@ -47,7 +52,7 @@ export const adjustPointsStep = createStep(
     }
     return new StepResponse(result, compensation)
   },
-  async (compensation: Compensation | undefined, { container }) => {
+  async (compensation: Compensation | null | undefined, { container }) => {
     if (!compensation) {
       return
     }
