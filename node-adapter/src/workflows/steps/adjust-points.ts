@@ -30,16 +30,35 @@ export function reversalKey(original: { idempotency_key?: string | null; adjustm
 }
 
 /**
- * Adjusts a customer's points. Compensation applies the reverse adjustment
+ * The key used when the caller gives none: one per workflow transaction and
+ * step, the same on every retry of this step.
+ */
+export function stepIdempotencyKey(context: { transactionId?: string; idempotencyKey?: string }): string {
+  if (context.transactionId) {
+    return `${context.transactionId}:${adjustPointsStepId}`
+  }
+  return context.idempotencyKey ?? ""
+}
+
+/**
+ * Adjusts a customer's points (with the caller's idempotency key, or one
+ * derived from the workflow transaction). Compensation applies the reverse adjustment
  * with an idempotency key derived from the original. A replay (the key
  * matched an earlier request, nothing applied now) has nothing to compensate.
  */
 export const adjustPointsStep = createStep(
   adjustPointsStepId,
-  async (input: AdjustPointsStepInput, { container }) => {
-    const loyalty = container.resolve<LoyaltyModuleService>(LOYALTY_MODULE)
+  async (input: AdjustPointsStepInput, context) => {
+    const loyalty = context.container.resolve<LoyaltyModuleService>(LOYALTY_MODULE)
     const delta = toDecimalString(input.delta)
-    const result: AdjustPointsResult = await loyalty.adjustPoints({ ...input, delta })
+    // Always keyed: a step retried (e.g. after a deadline whose request did land) applies once.
+    const idempotency_key = input.idempotency_key || stepIdempotencyKey(context)
+    let result: AdjustPointsResult = await loyalty.adjustPoints({ ...input, delta, idempotency_key })
+    if (result.replayed && !input.idempotency_key) {
+      // The derived key is this transaction's own: the replay is an earlier attempt of this very
+      // step that did land, so this run applied it (event and compensation as for a fresh one).
+      result = { ...result, replayed: false }
+    }
     if (result.replayed) {
       // null, not undefined: StepResponse falls back to the output when no compensation input is given.
       return new StepResponse(result, null as Compensation | null)
@@ -48,7 +67,7 @@ export const adjustPointsStep = createStep(
       customer_id: result.customer_id,
       delta,
       adjustment_id: result.id,
-      idempotency_key: reversalKey({ idempotency_key: input.idempotency_key, adjustment_id: result.id }),
+      idempotency_key: reversalKey({ idempotency_key, adjustment_id: result.id }),
     }
     return new StepResponse(result, compensation)
   },
