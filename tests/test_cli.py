@@ -155,6 +155,39 @@ def test_points_import_csv(env: dict[str, str], target: str, uid: str, tmp_path:
         assert {cu: c.get_points_balance(cu).balance for cu in customers} == expected
 
 
+def test_points_import_without_keys_is_exactly_once(
+    env: dict[str, str], target: str, uid: str, tmp_path: Path
+) -> None:
+    customers = [f"cus_{uid}_{n}" for n in range(3)]
+    # Two identical rows are two adjustments: the line is part of the key.
+    lines = ["customer_id,delta,reason"]
+    lines += [f"{customers[n % 3]},{n + 1},bonus" for n in range(7)]
+    lines += [f"{customers[0]},1,bonus"]
+    path = tmp_path / "nokeys.csv"
+    path.write_text("\n".join(lines) + "\n")
+    expected = {
+        customers[0]: Decimal(1 + 4 + 7 + 1),
+        customers[1]: Decimal(2 + 5),
+        customers[2]: Decimal(3 + 6),
+    }
+
+    first = loyalty("points", "import", str(path), "--batch-size", "3", "--json", env=env)
+    assert first.code == 0, first.err
+    assert (first.json()["imported"], first.json()["batches"]) == (8, 3)
+    with LoyaltyClient(target) as c:
+        assert {cu: c.get_points_balance(cu).balance for cu in customers} == expected
+        ids = [a.id for cu in customers for a in c.iter_point_adjustments(cu)]
+    assert len(ids) == 8
+
+    again = loyalty("points", "import", str(path), "--batch-size", "2", "--json", env=env)
+    assert again.code == 0, again.err
+    assert sorted(a["id"] for a in again.json()["adjustments"]) == sorted(ids)
+    piped = loyalty("points", "import", "-", "--json", env=env, stdin=path.read_text())
+    assert piped.code == 0, piped.err
+    with LoyaltyClient(target) as c:
+        assert {cu: c.get_points_balance(cu).balance for cu in customers} == expected
+
+
 def test_points_import_stops_at_a_bad_batch(
     env: dict[str, str], target: str, uid: str, tmp_path: Path
 ) -> None:
@@ -172,6 +205,14 @@ def test_points_import_stops_at_a_bad_batch(
     assert "batch 2 (CSV lines 5-7) was not applied" in done.err
     assert "3 row(s) in 1 earlier batch(es) were applied" in done.err
     assert "INVALID_DATA" in done.err
+    with LoyaltyClient(target) as c:
+        assert c.get_points_balance(customer).balance == Decimal(3)
+
+    # Rows without a key get one from the file's hash and their line: running the
+    # same file again does not apply batch 1 a second time.
+    rerun = loyalty("points", "import", str(path), "--batch-size", "3", env=env)
+    assert rerun.code == 1
+    assert "batch 2 (CSV lines 5-7) was not applied" in rerun.err
     with LoyaltyClient(target) as c:
         assert c.get_points_balance(customer).balance == Decimal(3)
 

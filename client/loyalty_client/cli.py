@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
+import io
 import itertools
 import json
 import os
@@ -248,7 +250,10 @@ class _Row:
     item: PointsAdjustmentInput
 
 
-def _read_import(stream: TextIO) -> Iterator[_Row]:
+def _read_import(stream: TextIO, file_key: str) -> Iterator[_Row]:
+    """The rows of an import. A row without an idempotency_key gets one derived from
+    the file's content and the row's line ("import:<sha256[:16]>:<line>"), so running
+    the same file again (say after a failed batch) applies no row twice."""
     reader = csv.DictReader(stream)
     columns = set(reader.fieldnames or ())
     missing = {"customer_id", "delta"} - columns
@@ -267,7 +272,7 @@ def _read_import(stream: TextIO) -> Iterator[_Row]:
                 customer_id=(row.get("customer_id") or "").strip(),
                 delta=(row.get("delta") or "").strip(),
                 reason=row.get("reason") or "",
-                idempotency_key=key or None,
+                idempotency_key=key or f"import:{file_key}:{reader.line_num}",
             ),
         )
 
@@ -283,28 +288,32 @@ def cmd_points_import(client: LoyaltyClient, args: argparse.Namespace, out: Outp
     applied: list[PointAdjustment] = []
     batches = 0
     try:
-        # utf-8-sig: a byte order mark (spreadsheet exports) is not part of the header.
-        stream = (
-            sys.stdin if args.file == "-" else open(args.file, newline="", encoding="utf-8-sig")  # noqa: SIM115
-        )
+        if args.file == "-":
+            buffer = getattr(sys.stdin, "buffer", None)
+            data = buffer.read() if buffer is not None else sys.stdin.read().encode()
+        else:
+            with open(args.file, "rb") as f:
+                data = f.read()
     except OSError as exc:
         raise UsageError(f"cannot read {args.file}: {exc.strerror}") from None
-    with stream:
-        try:
-            for batch in _batches(_read_import(stream), args.batch_size):
-                try:
-                    result = client.batch_adjust_points([r.item for r in batch])
-                except LoyaltyError as exc:
-                    exc.message = (
-                        f"batch {batches + 1} (CSV lines {batch[0].line}-{batch[-1].line}) "
-                        f"was not applied: {exc.message}. {len(applied)} row(s) in {batches} "
-                        f"earlier batch(es) were applied"
-                    )
-                    raise
-                applied.extend(result)
-                batches += 1
-        except (csv.Error, UnicodeDecodeError) as exc:
-            raise UsageError(f"{args.file}: {exc}") from None
+    file_key = hashlib.sha256(data).hexdigest()[:16]
+    try:
+        # utf-8-sig: a byte order mark (spreadsheet exports) is not part of the header.
+        stream = io.StringIO(data.decode("utf-8-sig"), newline="")
+        for batch in _batches(_read_import(stream, file_key), args.batch_size):
+            try:
+                result = client.batch_adjust_points([r.item for r in batch])
+            except LoyaltyError as exc:
+                exc.message = (
+                    f"batch {batches + 1} (CSV lines {batch[0].line}-{batch[-1].line}) "
+                    f"was not applied: {exc.message}. {len(applied)} row(s) in {batches} "
+                    f"earlier batch(es) were applied"
+                )
+                raise
+            applied.extend(result)
+            batches += 1
+    except (csv.Error, UnicodeDecodeError) as exc:
+        raise UsageError(f"{args.file}: {exc}") from None
     summary = {
         "file": args.file,
         "imported": len(applied),
