@@ -492,3 +492,43 @@ def test_metadata_is_checked_at_every_depth() -> None:
     card = NewGiftCard(value=1, currency_code="usd", metadata={"a": {"b": float("inf")}})
     with pytest.raises(ValueError, match=r"metadata\['a'\]\['b'\]"):
         create_gift_cards([card])
+
+
+class _FakeRpcError(grpc.RpcError):
+    def __init__(self, code: grpc.StatusCode, trailer: bytes) -> None:
+        self._code, self._trailer = code, trailer
+
+    def code(self) -> grpc.StatusCode:
+        return self._code
+
+    def details(self) -> str:
+        return "boom"
+
+    def trailing_metadata(self) -> tuple[tuple[str, bytes], ...]:
+        return (("grpc-status-details-bin", self._trailer),)
+
+
+def test_garbled_status_details_fall_back_to_the_code() -> None:
+    from google.protobuf import any_pb2
+    from google.rpc import status_pb2  # type: ignore[import-untyped, unused-ignore]
+
+    from loyalty_client.errors import error_from_rpc_error
+
+    garbled = b"\xff\xff\xff\xff"
+    for code, cls in (
+        (grpc.StatusCode.NOT_FOUND, NotFound),
+        (grpc.StatusCode.UNAVAILABLE, Unavailable),
+        (grpc.StatusCode.FAILED_PRECONDITION, NotAllowed),
+    ):
+        error = error_from_rpc_error(_FakeRpcError(code, garbled))
+        assert type(error) is cls
+        assert (error.code, error.reason, error.message) == (code, None, "boom")
+    # A well-formed Status whose ErrorInfo detail is garbled: that detail is skipped.
+    bad_detail = any_pb2.Any(
+        type_url="type.googleapis.com/google.rpc.ErrorInfo", value=b"\xff\xff\xff"
+    )
+    status = status_pb2.Status(code=5, message="boom", details=[bad_detail])
+    error = error_from_rpc_error(
+        _FakeRpcError(grpc.StatusCode.NOT_FOUND, status.SerializeToString())
+    )
+    assert type(error) is NotFound and error.reason is None

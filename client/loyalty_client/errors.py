@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import grpc
+from google.protobuf.message import DecodeError
 from google.rpc import error_details_pb2, status_pb2  # type: ignore[import-untyped, unused-ignore]
 from grpc_status import rpc_status
 
@@ -190,18 +191,32 @@ def _rich_status(call: Any) -> status_pb2.Status | None:
     """The google.rpc.Status of a failed call, or None.
 
     ``call`` is a ``grpc.RpcError`` from a sync call or a ``grpc.aio.AioRpcError``:
-    both answer code(), details() and trailing_metadata() synchronously.
+    both answer code(), details() and trailing_metadata() synchronously. A trailer
+    that does not parse is ignored (None): the status code then picks the class.
     """
     try:
         status: status_pb2.Status | None = rpc_status.from_call(call)
         return status
+    except DecodeError:
+        return None
     except ValueError:
         # The trailer disagrees with the status (a proxy rewrote it?): still use the
         # details, they are the server's own words.
         for key, value in call.trailing_metadata() or ():
             if key == _DETAILS_KEY:
-                return status_pb2.Status.FromString(value)
+                try:
+                    return status_pb2.Status.FromString(value)
+                except DecodeError:
+                    return None
         return None
+
+
+def _unpack(detail: Any, into: Any) -> bool:
+    """Unpacks one detail; a garbled one is skipped (False) rather than raised."""
+    try:
+        return bool(detail.Unpack(into))
+    except DecodeError:
+        return False
 
 
 def error_from_status(
@@ -215,13 +230,15 @@ def error_from_status(
         for detail in status.details:
             if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
                 info = error_details_pb2.ErrorInfo()
-                detail.Unpack(info)
+                if not _unpack(detail, info):
+                    continue
                 if info.domain == DOMAIN and reason is None:
                     reason = info.reason
                     metadata = dict(info.metadata)
             elif detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
                 bad = error_details_pb2.BadRequest()
-                detail.Unpack(bad)
+                if not _unpack(detail, bad):
+                    continue
                 violations.extend(
                     FieldViolation(v.field, v.description, v.reason) for v in bad.field_violations
                 )
