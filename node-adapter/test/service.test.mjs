@@ -1,8 +1,14 @@
 // Every method of the module service against a real loyalty-server process.
 import { after, before, describe, it } from "node:test"
 import assert from "node:assert/strict"
-import { startServer } from "./helpers/server.mjs"
+import { createRequire } from "node:module"
+import { join } from "node:path"
+import { ADAPTER_ROOT, startServer } from "./helpers/server.mjs"
 import { BigNumber, MedusaError, makeService, rejection } from "./helpers/pkg.mjs"
+
+const { toDecimalString } = createRequire(import.meta.url)(
+  join(ADAPTER_ROOT, ".medusa", "server", "src", "modules", "loyalty", "convert.js")
+)
 
 let server
 let loyalty
@@ -337,6 +343,31 @@ describe("error mapping (real server statuses)", () => {
       const e = await rejection(loyalty.adjustPoints({ customer_id: "cus_err", delta }))
       assertMedusaError(e, "invalid_data", "delta must be a non-zero number")
     }
+  })
+
+  it("amounts go out as exact plain decimals (no exponent, no rounding); the server judges them", async () => {
+    const D = "delta must be a non-zero number"
+    const cases = [
+      // [value, sent, the server's answer]
+      [1e-7, "0.0000001", `${D} with at most 6 decimal places`],
+      [new BigNumber(1e-7), "0.0000001", `${D} with at most 6 decimal places`],
+      [1e21, "1000000000000000000000", `${D} below 10^15 in magnitude`],
+      [new BigNumber(1e21), "1000000000000000000000", `${D} below 10^15 in magnitude`],
+      [10n ** 21n, "1000000000000000000000", `${D} below 10^15 in magnitude`],
+      // JS's own digits of the double, not rounded to "0.3".
+      [0.1 + 0.2, "0.30000000000000004", `${D} with at most 6 decimal places`],
+    ]
+    for (const [value, sent, message] of cases) {
+      assert.equal(toDecimalString(value), sent, `toDecimalString(${String(value)})`)
+      const err = await rejection(loyalty.adjustPoints({ customer_id: "cus_err_exact", delta: value }))
+      assertMedusaError(err, "invalid_data", message)
+    }
+    assert.equal(toDecimalString({ value: "1.0000000000000000000e-7", precision: 20 }), "0.0000001")
+    assert.equal(toDecimalString(-1e-6), "-0.000001")
+    // The smallest amounts that are allowed arrive intact.
+    const ok = await loyalty.adjustPoints({ customer_id: "cus_err_exact", delta: new BigNumber(1e-6) })
+    assert.equal(ok.raw_balance_after.value, "0.000001")
+    assert.equal((await loyalty.getPointsBalance("cus_err_exact")).raw_balance.value, "0.000001")
   })
 
   it("NOT_FOUND -> not_found", async () => {

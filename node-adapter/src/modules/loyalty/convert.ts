@@ -1,3 +1,5 @@
+import BigNumberJS from "bignumber.js"
+
 /**
  * JS values <-> proto messages (as @grpc/proto-loader represents them with
  * keepCase, longs/enums as strings, defaults and oneofs). Nothing else: no
@@ -15,10 +17,13 @@ type Timestamp = { seconds: string | number; nanos: number }
 // ------------------------------------------------------------ amounts
 
 /**
- * An amount as the wire wants it: a decimal string. Accepts number, string,
- * Medusa's BigNumber (or anything with `raw.value` / `numeric`), and bigint.
- * Anything else is passed through as String(value) so the server's own
- * validation answers it.
+ * An amount as the wire wants it: a plain decimal string. Accepts number,
+ * string, Medusa's BigNumber (or anything with `raw.value` / `numeric`), a raw
+ * `{ value, precision }` and bigint. Numbers and non-string values are written
+ * out by bignumber.js: every digit kept, never exponent notation, never
+ * rounded (the server decides what scale and magnitude it allows). Strings
+ * are passed as given, and anything else as String(value), so the server's
+ * own validation answers it.
  */
 export function toDecimalString(value: unknown): string {
   if (value === undefined || value === null) {
@@ -28,7 +33,7 @@ export function toDecimalString(value: unknown): string {
     return value
   }
   if (typeof value === "bigint") {
-    return value.toString()
+    return plainDecimal(value.toString())
   }
   if (typeof value === "number") {
     return numberToDecimal(value)
@@ -36,10 +41,14 @@ export function toDecimalString(value: unknown): string {
   if (typeof value === "object") {
     const v = value as any
     if (v.raw && typeof v.raw.value === "string") {
-      return v.raw.value
+      // Medusa's BigNumber keeps raw.value in bignumber.js's toString() form, e.g. "1.0000000000000000000e-7".
+      return plainDecimal(v.raw.value)
     }
     if (typeof v.value === "string" && typeof v.precision === "number") {
-      return v.value
+      return plainDecimal(v.value)
+    }
+    if (BigNumberJS.isBigNumber(v)) {
+      return plainDecimal(v)
     }
     if (typeof v.numeric === "number") {
       return numberToDecimal(v.numeric)
@@ -51,17 +60,26 @@ export function toDecimalString(value: unknown): string {
   return String(value)
 }
 
-/** A JS number as a plain decimal (no exponent), at most 6 decimal places kept as JS prints them. */
+/**
+ * A JS number as a plain decimal: the digits JS prints for it (the shortest
+ * that round-trip, so 0.1 + 0.2 is "0.30000000000000004", not "0.3"), written
+ * out without an exponent (1e-7 -> "0.0000001", 1e21 -> "1000000000000000000000").
+ * NaN and Infinity go as "NaN" / "Infinity" for the server to refuse.
+ */
 function numberToDecimal(n: number): string {
   if (!Number.isFinite(n)) {
     return String(n)
   }
-  const s = String(n)
-  if (!/e/i.test(s)) {
-    return s
+  return new BigNumberJS(n).toFixed()
+}
+
+/** A numeric string or bignumber.js value without exponent; text bignumber.js cannot read goes as given. */
+function plainDecimal(value: string | BigNumberJS): string {
+  const b = BigNumberJS.isBigNumber(value) ? value : new BigNumberJS(value)
+  if (!b.isFinite()) {
+    return String(value)
   }
-  // Exponent form (1e21, 1e-7): print it out fully; the server decides whether it is allowed.
-  return n.toLocaleString("en-US", { useGrouping: false, maximumFractionDigits: 20 })
+  return b.toFixed()
 }
 
 /** A decimal string as Medusa's DTOs carry it: a number. */
@@ -85,8 +103,8 @@ export function toTimestamp(value: unknown): Timestamp | undefined {
   const date = value instanceof Date ? value : new Date(value as any)
   const ms = date.getTime()
   if (Number.isNaN(ms)) {
-    // Let the server see something invalid rather than silently dropping it:
-    // there is no invalid Timestamp, so refuse here with the shape error.
+    // A proto Timestamp cannot carry an invalid date, so the server never sees it:
+    // refuse here (rather than silently dropping the field).
     throw new TypeError(`Invalid date: ${String(value)}`)
   }
   const seconds = Math.floor(ms / 1000)
