@@ -434,6 +434,16 @@ def test_unreachable_target(uid: str) -> None:
     assert done.err.startswith("loyalty: error: UNAVAILABLE: ")
 
 
+def test_non_finite_timeout_is_refused(uid: str) -> None:
+    for value in ("nan", "inf", "-inf", "0"):
+        flag = loyalty("points", "balance", f"cus_{uid}", f"--timeout={value}")
+        assert flag.code == 2, (value, flag.err)
+        assert "timeout must be a positive, finite number" in flag.err
+        from_env = loyalty("points", "balance", f"cus_{uid}", env={"LOYALTY_TIMEOUT": value})
+        assert from_env.code == 2, (value, from_env.err)
+        assert "timeout must be a positive, finite number" in from_env.err
+
+
 def test_target_flag_wins_over_environment(target: str, uid: str) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

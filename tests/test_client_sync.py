@@ -434,6 +434,9 @@ def test_client_options_are_checked() -> None:
         LoyaltyClient("")
     with pytest.raises(ValueError):
         LoyaltyClient("127.0.0.1:1", timeout=0)
+    for bad in (float("nan"), float("inf"), -float("inf")):
+        with pytest.raises(ValueError, match="finite"):
+            LoyaltyClient("127.0.0.1:1", timeout=bad)
     with pytest.raises(ValueError):
         RetryPolicy(max_attempts=0)
     with pytest.raises(TypeError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -77,8 +78,15 @@ class ClientSettings:
     ) -> None:
         if not target:
             raise ValueError("target is required, e.g. '127.0.0.1:50051'")
-        if timeout is not None and timeout <= 0:
-            raise ValueError("timeout must be positive (seconds) or None")
+        if timeout is not None and (
+            isinstance(timeout, bool)
+            or not isinstance(timeout, int | float)
+            or not math.isfinite(timeout)
+            or timeout <= 0
+        ):
+            raise ValueError(
+                f"timeout must be a positive, finite number of seconds or None, not {timeout!r}"
+            )
         self.target = target
         self.tls = normalize_tls(tls)
         self.timeout = timeout

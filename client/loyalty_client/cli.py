@@ -14,6 +14,7 @@ import hashlib
 import io
 import itertools
 import json
+import math
 import os
 import re
 import sys
@@ -686,8 +687,8 @@ def make_client(args: argparse.Namespace) -> LoyaltyClient:
             timeout = float(text) if text else DEFAULT_TIMEOUT
         except ValueError:
             raise UsageError(f"LOYALTY_TIMEOUT is not a number: {text!r}") from None
-    if timeout <= 0:
-        raise UsageError("the timeout must be positive")
+    if not math.isfinite(timeout) or timeout <= 0:
+        raise UsageError(f"the timeout must be a positive, finite number of seconds, not {timeout}")
     ca_cert = args.ca_cert or env.get("LOYALTY_CA_CERT") or None
     client_cert = args.client_cert or env.get("LOYALTY_CLIENT_CERT") or None
     client_key = args.client_key or env.get("LOYALTY_CLIENT_KEY") or None
