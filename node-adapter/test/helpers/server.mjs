@@ -56,14 +56,22 @@ export function healthServing(address, timeoutMs = 1000, tls) {
 }
 
 let helpText
-/** `loyalty-server serve --help`, to see which options this server has. */
+/**
+ * `loyalty-server serve --help`, to see which options this server has.
+ * Throws when it cannot be read: an empty text would silently skip the tests that depend on it.
+ */
 export function serveHelp() {
   if (helpText === undefined) {
+    let text
     try {
-      helpText = execFileSync(serverBin(), ["serve", "--help"], { encoding: "utf8" })
-    } catch {
-      helpText = ""
+      text = execFileSync(serverBin(), ["serve", "--help"], { encoding: "utf8" })
+    } catch (e) {
+      throw new Error(`could not read \`${serverBin()} serve --help\`: ${e?.message ?? e}`)
     }
+    if (!text.trim()) {
+      throw new Error(`\`${serverBin()} serve --help\` printed nothing`)
+    }
+    helpText = text
   }
   return helpText
 }
