@@ -246,6 +246,10 @@ describe("workflows and Query (medusa exec, plugin mode)", () => {
     assert.deepEqual(result.afterIssueCompensation, [])
     assert.deepEqual(result.shippedCompensation.rejected, true)
     assert.deepEqual(result.afterShippedCompensation, [])
+    // createGiftCardsStep takes one object as well as a list.
+    assert.deepEqual(result.shippedOne, { isArray: false, code: "shipped-one-code", value: 25 })
+    assert.deepEqual(result.shippedOneCompensation, { rejected: true, isError: false, message: "a later step failed" })
+    assert.deepEqual(result.afterShippedOneCompensation, [])
     // In the service itself: only the card of the successful run has code test-code; none has compensated-code.
     const byCode = await raw.call("ListGiftCards", { code: ["test-code", "compensated-code"], with_deleted: true, with_count: true })
     assert.equal(byCode.count, 1)

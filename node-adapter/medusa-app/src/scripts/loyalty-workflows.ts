@@ -37,6 +37,17 @@ const shippedStepThenFail = createWorkflow("loyalty-test-shipped-step-then-fail"
   return new WorkflowResponse(cards)
 })
 
+const shippedStepOneThenFail = createWorkflow("loyalty-test-shipped-step-one-then-fail", (input: { code: string }) => {
+  const card = createGiftCardsStep({ code: input.code, value: 20, currency_code: "usd" })
+  failingStep()
+  return new WorkflowResponse(card)
+})
+
+const shippedStepOne = createWorkflow("loyalty-test-shipped-step-one", (input: { code: string }) => {
+  const card = createGiftCardsStep({ code: input.code, value: 25, currency_code: "usd" })
+  return new WorkflowResponse(card)
+})
+
 const pointsThenFail = createWorkflow("loyalty-test-points-then-fail", (input: { customer_id: string }) => {
   const result = adjustPointsStep({ customer_id: input.customer_id, delta: 30, reason: "Compensated", idempotency_key: "comp-key-1" })
   failingStep()
@@ -69,6 +80,12 @@ export default async function loyaltyWorkflows({ container }: ExecArgs) {
   // 3. The shipped createGiftCardsStep compensates too.
   out.shippedCompensation = await runExpectingFailure(() => shippedStepThenFail(container).run({ input: { code: "compensated-code" } }))
   out.afterShippedCompensation = (await loyalty.listGiftCards({ code: "compensated-code" }, { withDeleted: true })).map((c: any) => c.id)
+
+  // 3b. createGiftCardsStep with one object (not a list): one card back, compensated the same way.
+  const { result: one } = await shippedStepOne(container).run({ input: { code: "shipped-one-code" } })
+  out.shippedOne = { isArray: Array.isArray(one), code: (one as any)?.code, value: (one as any)?.value }
+  out.shippedOneCompensation = await runExpectingFailure(() => shippedStepOneThenFail(container).run({ input: { code: "compensated-one-code" } }))
+  out.afterShippedOneCompensation = (await loyalty.listGiftCards({ code: "compensated-one-code" }, { withDeleted: true })).map((c: any) => c.id)
 
   // 4. adjustPointsStep compensates with the reverse adjustment, once.
   out.pointsCompensation = await runExpectingFailure(() => pointsThenFail(container).run({ input: { customer_id: "cus_compensation" } }))

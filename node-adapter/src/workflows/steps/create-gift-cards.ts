@@ -2,7 +2,8 @@ import { createStep, StepResponse } from "@medusajs/framework/workflows-sdk"
 import { LOYALTY_MODULE } from "../../modules/loyalty/joiner"
 import type LoyaltyModuleService from "../../modules/loyalty/service"
 
-export type CreateGiftCardsStepInput = Record<string, any>[]
+/** One gift card or several (as the service's createGiftCards takes them). */
+export type CreateGiftCardsStepInput = Record<string, any> | Record<string, any>[]
 
 export const createGiftCardsStepId = "create-gift-cards"
 
@@ -14,11 +15,12 @@ export const createGiftCardsStep = createStep(
   createGiftCardsStepId,
   async (input: CreateGiftCardsStepInput, { container }) => {
     const loyalty = container.resolve<LoyaltyModuleService>(LOYALTY_MODULE)
-    const giftCards = await loyalty.createGiftCards(input)
-    return new StepResponse(
-      giftCards,
-      giftCards.map((gc) => gc.id)
-    )
+    // Same shape out as in: one card for one object, a list for a list.
+    const giftCards = Array.isArray(input)
+      ? await loyalty.createGiftCards(input)
+      : await loyalty.createGiftCards(input)
+    const ids = (Array.isArray(giftCards) ? giftCards : [giftCards]).map((gc) => gc.id)
+    return new StepResponse(giftCards, ids)
   },
   async (ids: string[] | undefined, { container }) => {
     if (!ids?.length) {
