@@ -122,6 +122,10 @@ def test_idempotency_key_flag(env: dict[str, str], uid: str) -> None:
     first = loyalty(*args, env=env).json()
     again = loyalty(*args, env=env).json()
     assert again["id"] == first["id"]
+    assert (first["replayed"], again["replayed"]) == (False, True)
+    table = loyalty(*args[:-1], env=env)
+    assert table.code == 0, table.err
+    assert "replayed       true" in table.out
     assert loyalty("points", "balance", customer, "--json", env=env).json()["balance"] == "5"
     conflict = loyalty("points", "adjust", customer, "6", "--idempotency-key", f"k-{uid}", env=env)
     assert conflict.code == 1

@@ -48,7 +48,9 @@ def test_points(loyalty_server: Any, uid: str) -> None:
         second = await c.adjust_points(customer, "-25", history=True)
         assert [a.delta for a in second.history] == [Decimal(-25), Decimal(100)]
         replay = await c.adjust_points(customer, 7, idempotency_key=f"k-{uid}")
-        assert (await c.adjust_points(customer, 7, idempotency_key=f"k-{uid}")).id == replay.id
+        again = await c.adjust_points(customer, 7, idempotency_key=f"k-{uid}")
+        assert again.id == replay.id
+        assert (replay.replayed, again.replayed) == (False, True)
         with pytest.raises(Conflict):
             await c.adjust_points(customer, 8, idempotency_key=f"k-{uid}")
 

@@ -89,6 +89,7 @@ def test_adjust_points_same_key_applies_once(client: LoyaltyClient, uid: str) ->
     first = client.adjust_points(customer, 10, idempotency_key=f"order-{uid}")
     replay = client.adjust_points(customer, 10, idempotency_key=f"order-{uid}")
     assert replay.id == first.id
+    assert (first.replayed, replay.replayed) == (False, True)
     assert replay.balance_after == Decimal(10)
     assert client.get_points_balance(customer).balance == Decimal(10)
     with pytest.raises(Conflict) as caught:
@@ -322,10 +323,20 @@ def test_debit_credit_and_transactions(client: LoyaltyClient, uid: str) -> None:
     )
     assert twice.transaction.id == once.transaction.id
     assert twice.balance == Decimal("24.5")
+    assert (debit.replayed, once.replayed, twice.replayed) == (False, False, True)
 
-    credit = client.credit_gift_card(code=card.code, amount=Decimal("4.5"), currency_code="usd")
+    credit = client.credit_gift_card(
+        code=card.code, amount=Decimal("4.5"), currency_code="usd", idempotency_key=f"ref-{uid}"
+    )
     assert credit.transaction.type is TransactionType.CREDIT
     assert credit.balance == Decimal(29)
+    assert credit.replayed is False
+    credit_again = client.credit_gift_card(
+        code=card.code, amount=Decimal("4.5"), currency_code="usd", idempotency_key=f"ref-{uid}"
+    )
+    assert credit_again.replayed is True
+    assert credit_again.transaction.id == credit.transaction.id
+    assert credit_again.balance == Decimal(29)
 
     rest = client.debit_gift_card(code=card.code, amount=29, currency_code="usd")
     assert rest.balance == Decimal(0)

@@ -203,6 +203,7 @@ def _adjustment_result_record(result: AdjustPointsResult) -> str:
             ("customer_id", result.customer_id),
             ("balance_after", result.balance_after),
             ("updated_at", result.updated_at),
+            *([("replayed", "true")] if result.replayed else []),
         ]
     )
 
@@ -447,6 +448,7 @@ def _money_move(client: LoyaltyClient, args: argparse.Namespace, out: Output) ->
                 ("reference", tx.reference),
                 ("reference_id", tx.reference_id),
                 ("created_at", tx.created_at),
+                *([("replayed", "true")] if result.replayed else []),
             ]
         ),
     )

@@ -289,6 +289,7 @@ def _adjust_points_result(m: pb.AdjustPointsResponse) -> AdjustPointsResult:
         balance_after=str_to_decimal(m.balance_after, "balance_after"),
         updated_at=pb_to_datetime(m, "updated_at"),
         history=tuple(point_adjustment(a) for a in m.history),
+        replayed=m.replayed,
     )
 
 
@@ -308,6 +309,7 @@ def _transaction_result(
         transaction=gift_card_transaction(m.transaction),
         balance=str_to_decimal(m.balance, "balance"),
         status=_status_from_pb(m.status),
+        replayed=m.replayed,
     )
 
 

@@ -72,6 +72,9 @@ class AdjustPointsResult:
     updated_at: datetime | None
     #: The last 20 adjustments (this one first); empty unless ``history=True``.
     history: tuple[PointAdjustment, ...] = ()
+    #: True when the idempotency key matched an earlier request: this is that
+    #: request's result and nothing was applied now (emit no second event).
+    replayed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +195,9 @@ class GiftCardTransactionResult:
     #: The card's balance after the transaction.
     balance: Decimal
     status: GiftCardStatus | None
+    #: True when the idempotency key matched an earlier request: this is that
+    #: request's result and nothing was applied now (compensate nothing).
+    replayed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
