@@ -145,21 +145,13 @@ export default class LoyaltyModuleService {
   createGiftCards(data: Record<string, any>[], sharedContext?: unknown): Promise<GiftCardDTO[]>
   createGiftCards(data: Record<string, any>, sharedContext?: unknown): Promise<GiftCardDTO>
   async createGiftCards(data: Record<string, any> | Record<string, any>[]): Promise<GiftCardDTO | GiftCardDTO[]> {
-    const input = asArray(data)
-    const request = convert(() => ({ gift_cards: input.map(createGiftCardToProto) }))
-    const res = await this.grpc_.call("CreateGiftCards", request)
-    const cards = (res.gift_cards ?? []).map(giftCardFromProto)
-    return Array.isArray(data) ? cards : cards[0]
+    return this.writeGiftCards_("CreateGiftCards", createGiftCardToProto, data)
   }
 
   updateGiftCards(data: Record<string, any>[], sharedContext?: unknown): Promise<GiftCardDTO[]>
   updateGiftCards(data: Record<string, any>, sharedContext?: unknown): Promise<GiftCardDTO>
   async updateGiftCards(data: Record<string, any> | Record<string, any>[]): Promise<GiftCardDTO | GiftCardDTO[]> {
-    const input = asArray(data)
-    const request = convert(() => ({ gift_cards: input.map(updateGiftCardToProto) }))
-    const res = await this.grpc_.call("UpdateGiftCards", request)
-    const cards = (res.gift_cards ?? []).map(giftCardFromProto)
-    return Array.isArray(data) ? cards : cards[0]
+    return this.writeGiftCards_("UpdateGiftCards", updateGiftCardToProto, data)
   }
 
   async retrieveGiftCard(id: string, config: ListConfig = {}): Promise<GiftCardDTO> {
@@ -188,21 +180,11 @@ export default class LoyaltyModuleService {
   }
 
   async softDeleteGiftCards(ids: string | string[]): Promise<Record<string, string[]> | void> {
-    const list = idsOf(ids)
-    if (!list.length) {
-      return
-    }
-    const res = await this.grpc_.call("SoftDeleteGiftCards", { ids: list })
-    return { gift_card_id: res.ids ?? [] }
+    return this.toggleDeleted_("SoftDeleteGiftCards", ids)
   }
 
   async restoreGiftCards(ids: string | string[]): Promise<Record<string, string[]> | void> {
-    const list = idsOf(ids)
-    if (!list.length) {
-      return
-    }
-    const res = await this.grpc_.call("RestoreGiftCards", { ids: list })
-    return { gift_card_id: res.ids ?? [] }
+    return this.toggleDeleted_("RestoreGiftCards", ids)
   }
 
   /** The server's code settings, in the shape of the plugin's options. */
@@ -294,6 +276,32 @@ export default class LoyaltyModuleService {
   }
 
   // ------------------------------------------------------------ internals
+
+  /** CreateGiftCards / UpdateGiftCards: one card in, one out; a list in, a list out. */
+  private async writeGiftCards_(
+    method: "CreateGiftCards" | "UpdateGiftCards",
+    toProto: (card: Record<string, any>) => Record<string, any>,
+    data: Record<string, any> | Record<string, any>[]
+  ): Promise<GiftCardDTO | GiftCardDTO[]> {
+    const input = asArray(data)
+    const request = convert(() => ({ gift_cards: input.map(toProto) }))
+    const res = await this.grpc_.call(method, request)
+    const cards = (res.gift_cards ?? []).map(giftCardFromProto)
+    return Array.isArray(data) ? cards : cards[0]
+  }
+
+  /** SoftDeleteGiftCards / RestoreGiftCards: nothing to do (and no call) for no ids. */
+  private async toggleDeleted_(
+    method: "SoftDeleteGiftCards" | "RestoreGiftCards",
+    ids: string | string[]
+  ): Promise<Record<string, string[]> | void> {
+    const list = idsOf(ids)
+    if (!list.length) {
+      return
+    }
+    const res = await this.grpc_.call(method, { ids: list })
+    return { gift_card_id: res.ids ?? [] }
+  }
 
   private async movement_(method: string, input: GiftCardMovementInput): Promise<GiftCardMovementResult> {
     const request: Record<string, any> = {
