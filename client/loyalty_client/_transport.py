@@ -8,6 +8,7 @@ from typing import Any
 
 import grpc
 
+from .errors import error_from_rpc_error
 from .retry import RetryPolicy
 from .types import TLSConfig
 
@@ -92,6 +93,18 @@ class ClientSettings:
         self.timeout = timeout
         self.retry = retry if retry is not None else RetryPolicy()
         self.metadata = call_metadata(token)
+
+    def retry_delay(self, exc: grpc.RpcError, attempt: int, *, retryable: bool) -> float:
+        """Seconds to wait before attempt ``attempt + 1`` after ``exc`` failed attempt
+        ``attempt``; raises the mapped LoyaltyError when the failure is final.
+
+        The sync and the async client share this; only how they wait differs.
+        """
+        error = error_from_rpc_error(exc)
+        delay = self.retry.next_delay(error, attempt, retryable=retryable)
+        if delay is None:
+            raise error from None
+        return delay
 
     def channel(self, api: Any) -> Any:
         """A channel from ``api``: the ``grpc`` module or ``grpc.aio``."""

@@ -19,7 +19,6 @@ from . import convert
 from ._transport import DEFAULT_TIMEOUT, ClientSettings
 from .client import LoyaltyClient
 from .convert import GiftCardFilters, GiftCardQuery, Op
-from .errors import error_from_rpc_error
 from .retry import RetryPolicy
 from .types import (
     AdjustPointsResult,
@@ -94,11 +93,7 @@ class AsyncLoyaltyClient:
                     op.request, timeout=settings.timeout, metadata=settings.metadata
                 )
             except grpc.RpcError as exc:
-                error = error_from_rpc_error(exc)
-                delay = settings.retry.next_delay(error, attempt, retryable=op.retryable)
-                if delay is None:
-                    raise error from None
-                await asyncio.sleep(delay)
+                await asyncio.sleep(settings.retry_delay(exc, attempt, retryable=op.retryable))
                 attempt += 1
             else:
                 return op.parse(response)

@@ -14,7 +14,6 @@ from loyalty.v1 import loyalty_pb2_grpc
 from . import convert
 from ._transport import DEFAULT_TIMEOUT, ClientSettings
 from .convert import GiftCardFilters, GiftCardQuery, Op
-from .errors import error_from_rpc_error
 from .retry import RetryPolicy
 from .types import (
     AdjustPointsResult,
@@ -89,11 +88,7 @@ class LoyaltyClient:
             try:
                 response = rpc(op.request, timeout=settings.timeout, metadata=settings.metadata)
             except grpc.RpcError as exc:
-                error = error_from_rpc_error(exc)
-                delay = settings.retry.next_delay(error, attempt, retryable=op.retryable)
-                if delay is None:
-                    raise error from None
-                time.sleep(delay)
+                time.sleep(settings.retry_delay(exc, attempt, retryable=op.retryable))
                 attempt += 1
             else:
                 return op.parse(response)
