@@ -546,3 +546,25 @@ def test_garbled_status_details_fall_back_to_the_code() -> None:
         _FakeRpcError(grpc.StatusCode.NOT_FOUND, status.SerializeToString())
     )
     assert type(error) is NotFound and error.reason is None
+
+
+def test_debit_and_credit_check_their_keywords() -> None:
+    from loyalty_client import convert
+
+    good: dict[str, Any] = {"code": "GIFT-1", "amount": "1.5", "currency_code": "usd"}
+    op = convert.debit_gift_card(**good, reference="order", idempotency_key="k")
+    assert (op.method, op.retryable) == ("DebitGiftCard", True)
+    assert (op.request.code, op.request.amount, op.request.reference) == ("GIFT-1", "1.5", "order")
+    credit = convert.credit_gift_card(**good, idempotency_key="")
+    assert (credit.method, credit.retryable) == ("CreditGiftCard", False)
+    assert convert.credit_gift_card(**good).request.idempotency_key  # a generated key
+    for fn in (convert.debit_gift_card, convert.credit_gift_card):
+        unknown: Any = {**good, "amout": 1}
+        with pytest.raises(TypeError, match="amout"):
+            fn(**unknown)
+        missing: Any = {"code": "GIFT-1", "amount": 1}
+        with pytest.raises(TypeError, match="currency_code"):
+            fn(**missing)
+        both: Any = {**good, "id": "gcard_x"}
+        with pytest.raises(ValueError, match="exactly one"):
+            fn(**both)

@@ -18,7 +18,7 @@ from loyalty.v1 import loyalty_pb2_grpc
 from . import convert
 from ._transport import DEFAULT_TIMEOUT, ClientSettings
 from .client import LoyaltyClient
-from .convert import GiftCardFilters, GiftCardQuery, Op
+from .convert import GiftCardFilters, GiftCardQuery, MoneyMove, Op
 from .retry import RetryPolicy
 from .types import (
     AdjustPointsResult,
@@ -189,51 +189,11 @@ class AsyncLoyaltyClient:
     async def restore_gift_cards(self, ids: Iterable[str]) -> tuple[str, ...]:
         return await self._run(convert.restore_gift_cards(ids))
 
-    async def debit_gift_card(
-        self,
-        *,
-        id: str | None = None,
-        code: str | None = None,
-        amount: Amount,
-        currency_code: str,
-        reference: str = "",
-        reference_id: str = "",
-        idempotency_key: str | None = None,
-    ) -> GiftCardTransactionResult:
-        return await self._run(
-            convert.debit_gift_card(
-                id=id,
-                code=code,
-                amount=amount,
-                currency_code=currency_code,
-                reference=reference,
-                reference_id=reference_id,
-                idempotency_key=idempotency_key,
-            )
-        )
+    async def debit_gift_card(self, **args: Unpack[MoneyMove]) -> GiftCardTransactionResult:
+        return await self._run(convert.debit_gift_card(**args))
 
-    async def credit_gift_card(
-        self,
-        *,
-        id: str | None = None,
-        code: str | None = None,
-        amount: Amount,
-        currency_code: str,
-        reference: str = "",
-        reference_id: str = "",
-        idempotency_key: str | None = None,
-    ) -> GiftCardTransactionResult:
-        return await self._run(
-            convert.credit_gift_card(
-                id=id,
-                code=code,
-                amount=amount,
-                currency_code=currency_code,
-                reference=reference,
-                reference_id=reference_id,
-                idempotency_key=idempotency_key,
-            )
-        )
+    async def credit_gift_card(self, **args: Unpack[MoneyMove]) -> GiftCardTransactionResult:
+        return await self._run(convert.credit_gift_card(**args))
 
     async def list_gift_card_transactions(
         self, gift_card_id: str, *, page_size: int = 0, page_token: str = ""

@@ -13,7 +13,7 @@ from loyalty.v1 import loyalty_pb2_grpc
 
 from . import convert
 from ._transport import DEFAULT_TIMEOUT, ClientSettings
-from .convert import GiftCardFilters, GiftCardQuery, Op
+from .convert import GiftCardFilters, GiftCardQuery, MoneyMove, Op
 from .retry import RetryPolicy
 from .types import (
     AdjustPointsResult,
@@ -204,54 +204,14 @@ class LoyaltyClient:
         """Undoes a soft delete; returns the ids this call restored."""
         return self._run(convert.restore_gift_cards(ids))
 
-    def debit_gift_card(
-        self,
-        *,
-        id: str | None = None,
-        code: str | None = None,
-        amount: Amount,
-        currency_code: str,
-        reference: str = "",
-        reference_id: str = "",
-        idempotency_key: str | None = None,
-    ) -> GiftCardTransactionResult:
+    def debit_gift_card(self, **args: Unpack[MoneyMove]) -> GiftCardTransactionResult:
         """Spends ``amount`` from a card (by ``id`` or ``code``); a key is generated
         when none is given (``""``: none, never retried)."""
-        return self._run(
-            convert.debit_gift_card(
-                id=id,
-                code=code,
-                amount=amount,
-                currency_code=currency_code,
-                reference=reference,
-                reference_id=reference_id,
-                idempotency_key=idempotency_key,
-            )
-        )
+        return self._run(convert.debit_gift_card(**args))
 
-    def credit_gift_card(
-        self,
-        *,
-        id: str | None = None,
-        code: str | None = None,
-        amount: Amount,
-        currency_code: str,
-        reference: str = "",
-        reference_id: str = "",
-        idempotency_key: str | None = None,
-    ) -> GiftCardTransactionResult:
+    def credit_gift_card(self, **args: Unpack[MoneyMove]) -> GiftCardTransactionResult:
         """Puts ``amount`` back onto a card (a refund), up to its value."""
-        return self._run(
-            convert.credit_gift_card(
-                id=id,
-                code=code,
-                amount=amount,
-                currency_code=currency_code,
-                reference=reference,
-                reference_id=reference_id,
-                idempotency_key=idempotency_key,
-            )
-        )
+        return self._run(convert.credit_gift_card(**args))
 
     def list_gift_card_transactions(
         self, gift_card_id: str, *, page_size: int = 0, page_token: str = ""

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields, is_dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, Generic, TypedDict, TypeVar
+from typing import Any, Generic, Required, TypedDict, TypeVar, Unpack
 
 from google.protobuf import json_format, struct_pb2, timestamp_pb2
 from google.protobuf.message import Message
@@ -559,72 +559,55 @@ def restore_gift_cards(ids: Iterable[str]) -> Op[tuple[str, ...]]:
     return Op("RestoreGiftCards", pb.RestoreGiftCardsRequest(ids=_strings(ids)), False, _ids)
 
 
-def _money_move(
-    kind: str,
-    *,
-    id: str | None,
-    code: str | None,
-    amount: Amount,
-    currency_code: str,
-    reference: str,
-    reference_id: str,
-    idempotency_key: str | None,
-) -> Op[GiftCardTransactionResult]:
-    key = _key(idempotency_key)
+class MoneyMove(TypedDict, total=False):
+    """The keyword arguments of a debit or a credit.
+
+    The card by ``id`` or by ``code`` (exactly one); ``amount`` and ``currency_code``
+    are required. Without ``idempotency_key`` the client generates one (``""``: none,
+    and the call is never retried).
+    """
+
+    id: str | None
+    code: str | None
+    amount: Required[Amount]
+    currency_code: Required[str]
+    reference: str
+    reference_id: str
+    idempotency_key: str | None
+
+
+_MONEY_MOVE_KEYS = frozenset(MoneyMove.__annotations__)
+# Not MoneyMove.__required_keys__: with postponed annotations it does not see Required.
+_MONEY_MOVE_REQUIRED = frozenset({"amount", "currency_code"})
+
+
+def _money_move(kind: str, args: MoneyMove) -> Op[GiftCardTransactionResult]:
+    # The signature is a TypedDict, so check what a def would: unknown and missing keys.
+    unknown = set(args) - _MONEY_MOVE_KEYS
+    if unknown:
+        raise TypeError(f"unexpected keyword argument(s): {', '.join(sorted(unknown))}")
+    missing = _MONEY_MOVE_REQUIRED - set(args)
+    if missing:
+        raise TypeError(f"missing keyword argument(s): {', '.join(sorted(missing))}")
+    key = _key(args.get("idempotency_key"))
     request_type = pb.DebitGiftCardRequest if kind == "Debit" else pb.CreditGiftCardRequest
     request = request_type(
-        **_one_of(id, code),
-        amount=amount_to_str(amount, "amount"),
-        currency_code=currency_code,
-        reference=reference,
-        reference_id=reference_id,
+        **_one_of(args.get("id"), args.get("code")),
+        amount=amount_to_str(args["amount"], "amount"),
+        currency_code=args["currency_code"],
+        reference=args.get("reference", ""),
+        reference_id=args.get("reference_id", ""),
         idempotency_key=key,
     )
     return Op(f"{kind}GiftCard", request, bool(key), _transaction_result)
 
 
-def debit_gift_card(
-    *,
-    id: str | None = None,
-    code: str | None = None,
-    amount: Amount,
-    currency_code: str,
-    reference: str = "",
-    reference_id: str = "",
-    idempotency_key: str | None = None,
-) -> Op[GiftCardTransactionResult]:
-    return _money_move(
-        "Debit",
-        id=id,
-        code=code,
-        amount=amount,
-        currency_code=currency_code,
-        reference=reference,
-        reference_id=reference_id,
-        idempotency_key=idempotency_key,
-    )
+def debit_gift_card(**args: Unpack[MoneyMove]) -> Op[GiftCardTransactionResult]:
+    return _money_move("Debit", args)
 
 
-def credit_gift_card(
-    *,
-    id: str | None = None,
-    code: str | None = None,
-    amount: Amount,
-    currency_code: str,
-    reference: str = "",
-    reference_id: str = "",
-    idempotency_key: str | None = None,
-) -> Op[GiftCardTransactionResult]:
-    return _money_move(
-        "Credit",
-        id=id,
-        code=code,
-        amount=amount,
-        currency_code=currency_code,
-        reference=reference,
-        reference_id=reference_id,
-        idempotency_key=idempotency_key,
-    )
+def credit_gift_card(**args: Unpack[MoneyMove]) -> Op[GiftCardTransactionResult]:
+    return _money_move("Credit", args)
 
 
 def list_gift_card_transactions(
