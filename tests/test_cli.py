@@ -105,7 +105,8 @@ def test_points_json(env: dict[str, str], uid: str) -> None:
 
     # --json after the subcommand works as well.
     for n in range(3):
-        loyalty("points", "adjust", customer, str(n + 1), "--json", env=env)
+        step = loyalty("points", "adjust", customer, str(n + 1), "--json", env=env)
+        assert step.code == 0, step.err
     balance = loyalty("points", "balance", customer, "--history", "--json", env=env).json()
     assert balance["balance"] == "18.5"
     assert [h["delta"] for h in balance["history"]] == ["3", "2", "1", "12.5"]
@@ -374,8 +375,9 @@ def test_options(env: dict[str, str]) -> None:
     table = loyalty("options", env=env)
     assert table.code == 0
     assert table.out.splitlines()[0].startswith("prefix")
+    assert table.out.split() == ["prefix", "GIFT", "sections", "4"]
     body = loyalty("options", "--json", env=env).json()
-    assert set(body) == {"prefix", "sections"}
+    assert body == {"prefix": "GIFT", "sections": 4}
 
 
 # ----------------------------------------------------- errors and usage

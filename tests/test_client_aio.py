@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -82,7 +83,7 @@ def test_gift_cards(loyalty_server: Any, uid: str) -> None:
 
     async def scenario(c: AsyncLoyaltyClient) -> None:
         options = await c.get_options()
-        assert options.prefix and options.sections >= 1
+        assert (options.prefix, options.sections) == ("GIFT", 4)
 
         one = await c.create_gift_card(
             NewGiftCard(
@@ -152,6 +153,16 @@ def test_errors(loyalty_server: Any, uid: str) -> None:
     run(loyalty_server.target, scenario)
 
 
+class CountingRandom(random.Random):
+    """Counts the jittered waits a RetryPolicy draws: one per retry."""
+
+    calls = 0
+
+    def uniform(self, a: float, b: float) -> float:
+        self.calls += 1
+        return super().uniform(a, b)
+
+
 def test_unavailable() -> None:
     import socket
 
@@ -159,10 +170,16 @@ def test_unavailable() -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
 
+    waits = CountingRandom()
+
     async def scenario(c: AsyncLoyaltyClient) -> None:
         with pytest.raises(Unavailable) as caught:
             await c.get_options()
         assert caught.value.code == grpc.StatusCode.UNAVAILABLE
+        assert waits.calls == 1  # two attempts, one wait
+        with pytest.raises(Unavailable):
+            await c.adjust_points("cus_x", 1, idempotency_key="")  # no key: no retry
+        assert waits.calls == 1
 
-    policy = RetryPolicy(max_attempts=2, initial_backoff=0.01)
+    policy = RetryPolicy(max_attempts=2, initial_backoff=0.01, rng=waits)
     run(f"127.0.0.1:{port}", scenario, retry=policy)
