@@ -132,6 +132,12 @@ class Points:
     def __init__(self, db: Database, *, allow_negative_balances: bool = False) -> None:
         self._db = db
         self._allow_negative = allow_negative_balances
+        self._floor = _NEGATIVE_FLOOR if allow_negative_balances else ZERO
+        self._coalesced = (
+            None
+            if db.direct is None
+            else store.adjustment_coalescer(db.direct, floor=self._floor, ceiling=MAX_BALANCE)
+        )
 
     async def adjust(self, request: AdjustmentRequest, *, include_history: bool) -> AdjustResult:
         valid = _validate(request)
@@ -225,33 +231,41 @@ class Points:
     ) -> AdjustResult | None:
         """PostgreSQL's one-statement path for the common case; None leaves the
         request to the locking path (replays, refusals, races), which decides it."""
-        assert self._db.direct is not None
+        assert self._db.direct is not None and self._coalesced is not None
         now = datetime.now(UTC)
         adjustment_id = new_id(ADJUSTMENT)
-        params = {
+        item = {
             "id": adjustment_id,
             "customer_id": valid.customer_id,
             "delta": valid.delta,
             "reason": valid.reason,
             **key_columns(valid.idempotency_key, valid.request_hash),
             "now": now,
-            "ceiling": MAX_BALANCE,
-            "floor": _NEGATIVE_FLOOR if self._allow_negative else ZERO,
         }
-        try:
-            done = await store.adjust_direct(
-                self._db.direct, params, history=HISTORY_LIMIT if include_history else 0
-            )
-        except Contended:
-            return None
-        if done is None:
-            return None
-        balance, rows = done
+        rows: list[dict[str, Any]] = []
+        if include_history:
+            try:
+                done = await store.adjust_with_history(
+                    self._db.direct,
+                    item,
+                    floor=self._floor,
+                    ceiling=MAX_BALANCE,
+                    limit=HISTORY_LIMIT,
+                )
+            except Contended:
+                return None
+            if done is None:
+                return None
+            balance, rows = done
+        else:
+            applied = await self._coalesced.submit(item)
+            if applied is None:
+                return None
+            balance = applied
         adjustment = Adjustment(
             adjustment_id, valid.customer_id, valid.delta, valid.reason, balance, now
         )
-        history = [Adjustment(**row) for row in rows]
-        return AdjustResult(adjustment, history)
+        return AdjustResult(adjustment, [Adjustment(**row) for row in rows])
 
     async def _apply(
         self, conn: AsyncConnection, valid: _ValidAdjustment

@@ -5,11 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import partial
+from operator import itemgetter
 from typing import Any, cast
 
+from psycopg import AsyncConnection as AsyncConnectionPG
 from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from .coalesce import Coalescer
 from .db import AnyRow
 from .direct import DirectPool
 from .models import PointAccount, PointAdjustment
@@ -99,52 +103,84 @@ async def adjustments_page(
     return list((await conn.execute(_page, params)).all())
 
 
-# PostgreSQL, one statement (store/direct.py): move the balance only if the key
-# is unused and the result stays within bounds, and append the ledger row from
-# the RETURNING of that same update. A positive delta upserts (first-time
-# accounts); a negative one only updates, so it can never create an account.
-# No row back means "not the simple case": the caller takes the locking path,
-# which gives the exact answer (replay, conflict, insufficient points, bounds).
-_KEY_UNUSED = """NOT EXISTS (
-        SELECT 1 FROM point_adjustments
-        WHERE customer_id = %(customer_id)s::text
-          AND idempotency_key = %(idempotency_key)s::text)"""
-_LEDGER_FROM_ACCOUNT = """, ledger AS (
+# PostgreSQL, independent adjustments in one statement (store/direct.py; at most
+# one per customer; store/coalesce.py gathers them). For each item, move the
+# balance only if its key is unused and the result stays within bounds, and
+# append its ledger row from the RETURNING of that same upsert. A debit only
+# updates an existing account, so it never creates one. An item that returns no
+# row was not the simple case and wrote nothing: the caller takes the locking
+# path, which gives the exact answer (replay, conflict, insufficient points,
+# bounds). Accounts are taken in code-point order, as every other path takes
+# them, so two statements never deadlock each other.
+ADJUST_MANY_SQL = """WITH input AS (
+    SELECT * FROM unnest(%(ids)s::text[], %(customers)s::text[], %(deltas)s::numeric[],
+                         %(reasons)s::text[], %(keys)s::text[], %(hashes)s::text[],
+                         %(nows)s::timestamptz[])
+        AS t(id, customer_id, delta, reason, idempotency_key, request_hash, now)
+), account AS (
+    INSERT INTO point_accounts AS a (customer_id, balance, created_at, updated_at)
+    SELECT i.customer_id, i.delta, i.now, i.now FROM input AS i
+    WHERE (i.delta > 0
+           OR EXISTS (SELECT 1 FROM point_accounts AS e WHERE e.customer_id = i.customer_id))
+      AND NOT EXISTS (SELECT 1 FROM point_adjustments AS p
+                      WHERE p.customer_id = i.customer_id
+                        AND p.idempotency_key = i.idempotency_key)
+    ORDER BY i.customer_id COLLATE "C"
+    ON CONFLICT (customer_id) DO UPDATE
+        SET balance = a.balance + excluded.balance, updated_at = excluded.updated_at
+        WHERE a.balance + excluded.balance >= %(floor)s
+          AND a.balance + excluded.balance < %(ceiling)s
+    RETURNING a.customer_id, a.balance
+), ledger AS (
     INSERT INTO point_adjustments
         (id, customer_id, delta, reason, balance_after, idempotency_key, request_hash,
          created_at)
-    SELECT %(id)s::text, %(customer_id)s::text, %(delta)s, %(reason)s::text, account.balance,
-           %(idempotency_key)s::text, %(request_hash)s::text, %(now)s
-    FROM account
+    SELECT i.id, i.customer_id, i.delta, i.reason, account.balance, i.idempotency_key,
+           i.request_hash, i.now
+    FROM input AS i JOIN account ON account.customer_id = i.customer_id
 )
-SELECT balance FROM account"""
-ADJUST_CREDIT_SQL = (
-    """WITH account AS (
-    INSERT INTO point_accounts AS a (customer_id, balance, created_at, updated_at)
-    SELECT %(customer_id)s::text, %(delta)s, %(now)s, %(now)s
-    WHERE """
-    + _KEY_UNUSED
-    + """
-    ON CONFLICT (customer_id) DO UPDATE
-        SET balance = a.balance + excluded.balance, updated_at = excluded.updated_at
-        WHERE a.balance + excluded.balance < %(ceiling)s
-    RETURNING a.balance
-)"""
-    + _LEDGER_FROM_ACCOUNT
-)
-ADJUST_DEBIT_SQL = (
-    """WITH account AS (
-    UPDATE point_accounts AS a
-    SET balance = a.balance + %(delta)s, updated_at = %(now)s
-    WHERE a.customer_id = %(customer_id)s::text
-      AND a.balance + %(delta)s >= %(floor)s
-      AND """
-    + _KEY_UNUSED
-    + """
-    RETURNING a.balance
-)"""
-    + _LEDGER_FROM_ACCOUNT
-)
+SELECT customer_id, balance FROM account"""
+
+
+async def adjust_many(
+    conn: AsyncConnectionPG[Any], items: list[dict[str, Any]], *, floor: Decimal, ceiling: Decimal
+) -> list[Decimal | None]:
+    """Each item's balance after its adjustment, or None where it was not applied.
+
+    An item has id, customer_id, delta, reason, idempotency_key, request_hash and
+    now; no two items share a customer. Raises direct.Contended (nothing written)
+    when a concurrent request raced one of them.
+    """
+    params = {
+        "ids": [i["id"] for i in items],
+        "customers": [i["customer_id"] for i in items],
+        "deltas": [i["delta"] for i in items],
+        "reasons": [i["reason"] for i in items],
+        "keys": [i["idempotency_key"] for i in items],
+        "hashes": [i["request_hash"] for i in items],
+        "nows": [i["now"] for i in items],
+        "floor": floor,
+        "ceiling": ceiling,
+    }
+    cursor = await conn.execute(ADJUST_MANY_SQL, params, prepare=True)
+    applied: dict[str, Decimal] = dict(await cursor.fetchall())
+    return [applied.get(i["customer_id"]) for i in items]
+
+
+# Sized so a statement stays well under a millisecond of planning and locking.
+MAX_COALESCED = 64
+
+
+def adjustment_coalescer(
+    pool: DirectPool, *, floor: Decimal, ceiling: Decimal
+) -> Coalescer[dict[str, Any], Decimal]:
+    """Sends concurrent one-statement adjustments together (see store/coalesce.py)."""
+    return Coalescer(
+        pool,
+        partial(adjust_many, floor=floor, ceiling=ceiling),
+        key=itemgetter("customer_id"),
+        max_batch=MAX_COALESCED,
+    )
 
 
 _HISTORY_SQL = """SELECT id, customer_id, delta, reason, balance_after, created_at
@@ -153,31 +189,23 @@ ORDER BY seq DESC LIMIT %(limit)s"""
 _HISTORY_FIELDS = ("id", "customer_id", "delta", "reason", "balance_after", "created_at")
 
 
-async def adjust_direct(
-    pool: DirectPool, params: dict[str, Any], *, history: int
+async def adjust_with_history(
+    pool: DirectPool, item: dict[str, Any], *, floor: Decimal, ceiling: Decimal, limit: int
 ) -> tuple[Decimal, list[dict[str, Any]]] | None:
-    """The one-statement adjustment; None when it did not apply (see ADJUST_*_SQL).
-
-    With `history`, the statement and the read of the last `history` adjustments
-    share one transaction, so the history is exactly the state this write made.
-    Raises direct.Contended when a concurrent request raced it.
-    """
-    query = ADJUST_CREDIT_SQL if params["delta"] > 0 else ADJUST_DEBIT_SQL
-    async with pool.connection() as conn:
-        if not history:
-            row = await (await conn.execute(query, params, prepare=True)).fetchone()
-            return None if row is None else (row[0], [])
-        async with conn.transaction():
-            row = await (await conn.execute(query, params, prepare=True)).fetchone()
-            if row is None:
-                return None
-            cursor = await conn.execute(
-                _HISTORY_SQL, {"customer_id": params["customer_id"], "limit": history}, prepare=True
-            )
-            rows = [dict(zip(_HISTORY_FIELDS, r, strict=True)) for r in await cursor.fetchall()]
-        for item in rows:
-            item["created_at"] = item["created_at"].astimezone(UTC)
-        return row[0], rows
+    """One adjustment (as adjust_many) and the last `limit` adjustments after it, in
+    one transaction so the history is exactly the state this write made; None when
+    it did not apply."""
+    async with pool.connection() as conn, conn.transaction():
+        [balance] = await adjust_many(conn, [item], floor=floor, ceiling=ceiling)
+        if balance is None:
+            return None
+        cursor = await conn.execute(
+            _HISTORY_SQL, {"customer_id": item["customer_id"], "limit": limit}, prepare=True
+        )
+        rows = [dict(zip(_HISTORY_FIELDS, r, strict=True)) for r in await cursor.fetchall()]
+    for row in rows:
+        row["created_at"] = row["created_at"].astimezone(UTC)
+    return balance, rows
 
 
 # PostgreSQL batch (store/direct.py): one transaction of five statements for up to

@@ -1,0 +1,181 @@
+"""Group commit for a one-statement write: the calls that queue up while the
+previous statement is in flight go to the database together, as one statement.
+
+Sending them as one set-based statement costs one round trip, one plan and one
+commit (one WAL flush) instead of one each; in bench/run.py that halves the
+server CPU AdjustPoints spends beyond an empty RPC. A call that finds no
+statement in flight goes alone at once, so a quiet server adds no latency.
+
+The rules that keep each call's write its own:
+- A batch holds at most one item per `key` (PostgreSQL cannot update one row
+  twice in one statement); a second item for the same key waits for the next batch.
+- The statement commits as a whole or not at all. Its per-item result is None for
+  an item it did not apply; an item whose write raced another (`Contended`) gets
+  None too, and so does every item of a statement that failed that way, as
+  nothing of it was written: the caller then takes the locking path.
+- A call whose caller gives up before its batch is sent is dropped. A batch in
+  flight is cancelled (at the database, by psycopg) once all of its callers
+  have given up; while one still waits, it runs on, as the guarantees allow.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+import psycopg
+
+from .direct import Contended, DirectPool
+
+# One statement in flight per process gathers the most calls per statement (with
+# two, batches halve and AdjustPoints costs a third more CPU in bench/run.py). A
+# statement slower than this is waiting on a lock: the next batch goes anyway,
+# so one stuck row cannot hold up everyone else's calls.
+STALL_S = 0.025
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+Statement = Callable[[psycopg.AsyncConnection[Any], list[Item]], Awaitable[list[Result | None]]]
+
+
+@dataclass(eq=False)
+class _Call(Generic[Item, Result]):
+    item: Item
+    waiter: asyncio.Future[Result | None] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+
+
+class _Hold:
+    """One flush's hold on the statement slot; released at most once."""
+
+    def __init__(self, slot: asyncio.Semaphore) -> None:
+        self._slot: asyncio.Semaphore | None = slot
+
+    def release(self) -> None:
+        if self._slot is not None:
+            self._slot.release()
+            self._slot = None
+
+    @contextlib.contextmanager
+    def released_if_stalled(self) -> Iterator[None]:
+        timer = asyncio.get_running_loop().call_later(STALL_S, self.release)
+        try:
+            yield
+        finally:
+            timer.cancel()
+
+
+@contextlib.asynccontextmanager
+async def _hold(slot: asyncio.Semaphore) -> AsyncIterator[_Hold]:
+    await slot.acquire()
+    hold = _Hold(slot)
+    try:
+        yield hold
+    finally:
+        hold.release()
+
+
+def _fail(batch: list[_Call[Item, Result]], error: BaseException) -> None:
+    for call in batch:
+        if call.waiter.done():
+            continue
+        if isinstance(error, asyncio.CancelledError):  # the server is stopping
+            call.waiter.cancel()
+        else:
+            call.waiter.set_exception(error)
+
+
+class Coalescer(Generic[Item, Result]):
+    """Runs `statement` on the calls queued while the previous one ran."""
+
+    def __init__(
+        self,
+        pool: DirectPool,
+        statement: Statement[Item, Result],
+        *,
+        key: Callable[[Item], Hashable],
+        max_batch: int,
+    ) -> None:
+        self._pool = pool
+        self._statement = statement
+        self._key = key
+        self._max_batch = max_batch
+        self._queue: list[_Call[Item, Result]] = []
+        # At most one flush waits for a connection; whoever queues finds it there.
+        self._flush_waiting = False
+        self._flushes: set[asyncio.Task[None]] = set()
+        self._slot = asyncio.Semaphore(1)  # the one statement in flight
+
+    async def submit(self, item: Item) -> Result | None:
+        """The statement's result for `item`, or None when it did not apply it."""
+        call: _Call[Item, Result] = _Call(item)
+        self._queue.append(call)
+        if not self._flush_waiting:
+            self._start_flush()
+        return await call.waiter
+
+    def _start_flush(self) -> None:
+        self._flush_waiting = True
+        task = asyncio.get_running_loop().create_task(self._flush())
+        self._flushes.add(task)
+        task.add_done_callback(self._flushes.discard)
+
+    def _take(self) -> list[_Call[Item, Result]]:
+        batch: list[_Call[Item, Result]] = []
+        rest: list[_Call[Item, Result]] = []
+        keys: set[Hashable] = set()
+        for call in self._queue:
+            if call.waiter.done():  # its caller gave up before it was sent
+                continue
+            key = self._key(call.item)
+            if len(batch) < self._max_batch and key not in keys:
+                keys.add(key)
+                batch.append(call)
+            else:
+                rest.append(call)
+        self._queue = rest
+        return batch
+
+    async def _flush(self) -> None:
+        batch: list[_Call[Item, Result]] = []
+        try:
+            async with _hold(self._slot) as hold, self._pool.connection() as conn:
+                self._flush_waiting = False
+                batch = self._take()
+                if self._queue:  # more than one batch's worth: the next one waits
+                    self._start_flush()
+                if not batch:
+                    return
+                self._cancel_when_abandoned(batch)
+                with hold.released_if_stalled():
+                    results = await self._statement(conn, [call.item for call in batch])
+        except Contended:
+            results = [None] * len(batch)
+        except (Exception, asyncio.CancelledError) as error:
+            if not batch:  # no connection to be had: nobody queued will get one soon
+                self._flush_waiting = False
+                batch, self._queue = self._queue, []
+            _fail(batch, error)
+            if isinstance(error, asyncio.CancelledError):
+                raise
+            return
+        for call, result in zip(batch, results, strict=True):
+            if not call.waiter.done():
+                call.waiter.set_result(result)
+
+    @staticmethod
+    def _cancel_when_abandoned(batch: list[_Call[Item, Result]]) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+
+        def check(_: asyncio.Future[Any]) -> None:
+            if all(call.waiter.cancelled() for call in batch):
+                task.cancel()
+
+        for call in batch:
+            call.waiter.add_done_callback(check)
