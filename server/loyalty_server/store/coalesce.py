@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -35,6 +36,8 @@ from .direct import Contended, DirectPool
 # statement slower than this is waiting on a lock: the next batch goes anyway,
 # so one stuck row cannot hold up everyone else's calls.
 STALL_S = 0.025
+
+log = logging.getLogger(__name__)
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
@@ -152,6 +155,8 @@ class Coalescer(Generic[Item, Result]):
                 if not batch:
                     return
                 self._cancel_when_abandoned(batch)
+                if log.isEnabledFor(logging.DEBUG):
+                    log.debug("coalesced", extra={"calls": len(batch), "queued": len(self._queue)})
                 with hold.released_if_stalled():
                     results = await self._statement(conn, [call.item for call in batch])
         except Contended:
