@@ -9,10 +9,9 @@ statement in flight goes alone at once, so a quiet server adds no latency.
 The rules that keep each call's write its own:
 - A batch holds at most one item per `key` (PostgreSQL cannot update one row
   twice in one statement); a second item for the same key waits for the next batch.
-- The statement commits as a whole or not at all. Its per-item result is None for
-  an item it did not apply; an item whose write raced another (`Contended`) gets
-  None too, and so does every item of a statement that failed that way, as
-  nothing of it was written: the caller then takes the locking path.
+- The statement commits as a whole or not at all. Its result is None for an item
+  it did not apply, and for every item when it lost a race (`Contended`: nothing
+  of it was written); those callers then take the locking path on their own.
 - A call whose caller gives up before its batch is sent is dropped. A batch in
   flight is cancelled (at the database, by psycopg) once all of its callers
   have given up; while one still waits, it runs on, as the guarantees allow.
