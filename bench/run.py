@@ -50,6 +50,10 @@ BIN = Path(sys.executable).parent
 SERVER_BIN = str(BIN / "loyalty-server")
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+# Channels (TCP connections) per client process. SO_REUSEPORT hashes connections
+# to server workers; with 4 per process (8 in all) one worker often got twice the
+# other's share, which moved AdjustPoints and the empty RPC by ±25% between runs.
+CHANNELS = 8
 
 # Scenario name -> what the report calls it. The unit is one RPC unless noted.
 SCENARIOS = {
@@ -176,7 +180,7 @@ def _client_main(conn: Connection, target: str, proc_index: int) -> None:
 
     async def run(job: dict[str, Any]) -> dict[str, Any]:
         callers = job["callers"]
-        stubs = await open_channels(min(callers, 4))
+        stubs = await open_channels(min(callers, CHANNELS))
         out: dict[str, Any] = {"latencies": [], "errors": {}, "error_latencies": []}
         await asyncio.gather(
             *(caller_loop(stubs[i % len(stubs)], job, i, out) for i in range(callers))
