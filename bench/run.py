@@ -51,8 +51,9 @@ SERVER_BIN = str(BIN / "loyalty-server")
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 # Channels (TCP connections) per client process. SO_REUSEPORT hashes connections
-# to server workers; with 4 per process (8 in all) one worker often got twice the
-# other's share, which moved AdjustPoints and the empty RPC by ±25% between runs.
+# to server workers; with 4 per process (8 in all) the two workers' shares were
+# uneven (76% and 43% CPU in one AdjustPoints run) and AdjustPoints at 32 callers
+# moved from 2,181 to 2,783 ops/s between identical runs.
 CHANNELS = 8
 
 # Scenario name -> what the report calls it. The unit is one RPC unless noted.
