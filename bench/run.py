@@ -234,8 +234,10 @@ class Clients:
             pipe.send({**job, "callers": share})
         time.sleep(max(0.0, job["measure_from"] - time.monotonic()))
         cpu0, busy0 = tree_cpu(server_pid), machine_busy()
+        client0, db0 = self.cpu(), database_cpu()
         time.sleep(max(0.0, job["measure_to"] - time.monotonic()))
         cpu1, busy1 = tree_cpu(server_pid), machine_busy()
+        client1, db1 = self.cpu(), database_cpu()
         latencies: list[float] = []
         errors: dict[str, int] = {}
         for pipe in self.pipes[: len(shares)]:
@@ -266,8 +268,14 @@ class Clients:
             "errors": errors,
             "server_cpu_s": round(cpu1 - cpu0, 3),
             "server_cpu_us_per_op": round((cpu1 - cpu0) / ops * 1e6, 1) if ops else None,
+            "client_cpu_us_per_op": round((client1 - client0) / ops * 1e6, 1) if ops else None,
+            "database_cpu_us_per_op": round((db1 - db0) / ops * 1e6, 1) if ops else None,
             "machine_cpu_busy": round(busy, 3),
         }
+
+    def cpu(self) -> float:
+        """CPU seconds used so far by the client processes."""
+        return sum(tree_cpu(proc.pid) for proc in self.procs)
 
     def close(self) -> None:
         for pipe in self.pipes:
@@ -320,6 +328,23 @@ def tree_cpu(root: int) -> float:
         total += ticks
         todo += children.get(pid, [])
     return total / CLK_TCK
+
+
+def database_cpu() -> float:
+    """CPU seconds used so far by the living PostgreSQL processes (the local server's
+    backends, WAL writer, autovacuum...); those that exit meanwhile are not counted."""
+    ticks = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            raw = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        if raw[raw.find("(") + 1 : raw.rfind(")")] == "postgres":
+            fields = raw[raw.rfind(")") + 2 :].split()
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / CLK_TCK
 
 
 def machine_busy() -> tuple[float, float]:
@@ -412,6 +437,16 @@ def seed(url: str, profile: Profile) -> None:
         conn.execute("ANALYZE")
 
 
+def settle(url: str) -> None:
+    """VACUUM ANALYZE the service's tables, as pgbench vacuums before it runs: the dead
+    rows of the previous scenario are cleared now, so autovacuum does not start in
+    the middle of the next measurement window."""
+    with psycopg.connect(libpq(url), autocommit=True) as conn:
+        conn.execute(
+            "VACUUM (ANALYZE) point_accounts, point_adjustments, gift_cards, gift_card_transactions"
+        )
+
+
 def bulk_load(url: str, rows: int) -> float:
     """Adds `rows` ledger rows for 10,000 filler customers; returns the seconds it took."""
     started = time.monotonic()
@@ -440,9 +475,9 @@ def bulk_load(url: str, rows: int) -> float:
             """,
             {"c": customers, "k": per_customer},
         )
-        conn.execute("ANALYZE point_adjustments")
-        conn.execute("ANALYZE point_accounts")
-    return time.monotonic() - started
+    took = time.monotonic() - started
+    settle(url)  # the bulk load would start autovacuum during the reads after it
+    return took
 
 
 READ_SQL = {
@@ -671,9 +706,9 @@ def summarize(results: list[dict[str, Any]], readscale: dict[str, Any]) -> dict[
         for r in results:
             if r["callers"] != c or r["scenario"] in ("empty", "pgbench"):
                 continue
-            r["vs_empty_rpc"] = ratio(r["calls_per_s"], empty and empty["ops_per_s"])
+            r["vs_empty_rpc"] = ratio(r["calls_per_s"], empty["ops_per_s"] if empty else None)
             if r["scenario"] == "adjust":
-                r["vs_pgbench"] = ratio(r["ops_per_s"], pgb and pgb.get("ops_per_s"))
+                r["vs_pgbench"] = ratio(r["ops_per_s"], pgb.get("ops_per_s") if pgb else None)
         adjust = find("adjust", c)
         if adjust:
             ratios[str(c)] = {
@@ -685,7 +720,7 @@ def summarize(results: list[dict[str, Any]], readscale: dict[str, Any]) -> dict[
     hot, spread = find("debit_hot", top), find("debit_spread", top)
     batches = [r for r in results if r["scenario"] == "batch"]
     best_batch = max(batches, key=lambda r: r["ops_per_s"]) if batches else None
-    hot_errors = {}
+    hot_errors: dict[str, int] = {}
     for r in results:
         if r["scenario"] == "debit_hot":
             for code, n in r["errors"].items():
@@ -951,6 +986,7 @@ def main(argv: list[str] | None = None) -> int:
         sql_rounds = 300 if args.quick else 3000
         if not args.no_readscale:
             readscale["rows_before"] = ledger_rows(url)
+            settle(url)
             readscale["sql_before"] = sql_read_cost(url, profile.readscale_customers, sql_rounds)
             for kind in ("balance", "history"):
                 readscale[f"{kind}_before"] = clients.run(
@@ -964,15 +1000,19 @@ def main(argv: list[str] | None = None) -> int:
                 if scenario == "batch":
                     job["unit_per_call"] = profile.batch_size
                     job["duration"] = duration if args.quick else max(duration, 5.0)
+                settle(url)
                 result = clients.run(job, server.proc.pid)
                 results.append(result)
                 print(
                     f"  {scenario:<14} {level:>3} callers: {result['ops_per_s']:>10,.0f} ops/s"
                     f"  p50 {result['p50_ms']} ms  p99 {result['p99_ms']} ms"
-                    f"  cpu {result['server_cpu_us_per_op']} us/op"
+                    f"  cpu us/op: server {result['server_cpu_us_per_op']}"
+                    f" clients {result['client_cpu_us_per_op']}"
+                    f" database {result['database_cpu_us_per_op']}"
                     f"  errors {result['errors']}",
                     flush=True,
                 )
+            settle(url)
             pgb = run_pgbench(url, level, profile.pgbench_seconds, profile.customers)
             results.append(pgb)
             print(

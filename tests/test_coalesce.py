@@ -135,9 +135,7 @@ def test_a_locked_row_does_not_hold_up_other_customers(pg_server: Any, uid: str)
             stub.AdjustPoints(pb.AdjustPointsRequest(customer_id=customer, delta="10"), timeout=10)
     url = pg_server.database_url.replace("postgresql+psycopg://", "postgresql://", 1)
     with psycopg.connect(url) as blocker:
-        blocker.execute(
-            "SELECT 1 FROM point_accounts WHERE customer_id = %s FOR UPDATE", (locked,)
-        )
+        blocker.execute("SELECT 1 FROM point_accounts WHERE customer_id = %s FOR UPDATE", (locked,))
 
         async def run() -> tuple[Any, list[float]]:
             async with grpc.aio.insecure_channel(pg_server.target) as channel:
