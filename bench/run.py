@@ -893,10 +893,8 @@ def chart(report: dict[str, Any], path: Path) -> bool:
         xs = [x + (i - (len(levels) - 1) / 2) * width for x in range(len(names))]
         top.bar(xs, ops, width, label=f"{c} callers")
         bottom.bar(xs, p99, width, label=f"{c} callers")
-    labels = [
-        SCENARIOS.get(n, "pgbench (1 adjustment/statement)").replace(" (", "\n(").replace(", ", ",\n")
-        for n in names
-    ]
+    pgbench = "pgbench (1 adjustment/statement)"
+    labels = [SCENARIOS.get(n, pgbench).replace(" (", "\n(").replace(", ", ",\n") for n in names]
     for axis, title in ((top, "throughput, ops/s (log)"), (bottom, "p99 latency, ms (log)")):
         axis.set_xticks(range(len(names)))
         axis.set_xticklabels(labels, fontsize=7)
