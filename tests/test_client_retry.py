@@ -287,6 +287,40 @@ def test_deadline_exceeded_is_raised_and_not_retried(loyalty_server: Any, uid: s
     assert ledger(loyalty_server.target, customer) in ([], [Decimal(7)])
 
 
+def test_with_options_sets_timeout_and_retry_for_its_calls(loyalty_server: Any, uid: str) -> None:
+    customer = f"cus_{uid}"
+    with CuttingProxy(loyalty_server.target, cut_responses=0) as proxy:
+        proxy.swallow = True
+        with LoyaltyClient(proxy.target, timeout=30, retry=FAST) as c:
+            started = time.monotonic()
+            with pytest.raises(DeadlineExceeded):
+                c.with_options(timeout=0.3).get_points_balance(customer)  # not 30 s
+            assert time.monotonic() - started < 5
+
+        async def scenario() -> None:
+            async with AsyncLoyaltyClient(proxy.target, timeout=30) as ac:
+                with pytest.raises(DeadlineExceeded):
+                    await ac.with_options(timeout=0.3).get_points_balance(customer)
+
+        asyncio.run(scenario())
+
+    with (
+        CuttingProxy(loyalty_server.target, cut_responses=2) as proxy,
+        LoyaltyClient(proxy.target, retry=FAST) as c,
+    ):
+        with pytest.raises(Unavailable):
+            c.with_options(retry=RetryPolicy(max_attempts=1)).get_points_balance(customer)
+        assert proxy.requests == 1  # the derived client did not retry
+        assert c.get_points_balance(customer).balance == Decimal(0)  # the parent does
+        assert (proxy.cuts, proxy.requests) == (2, 3)
+        # on the connection they share, a derived client without a deadline works
+        assert c.with_options(timeout=None).get_points_balance(customer).balance == 0
+        with pytest.raises(ValueError, match="timeout must be"):
+            c.with_options(timeout=0)
+        with pytest.raises(TypeError, match="retry must be a RetryPolicy"):
+            c.with_options(retry=3)  # type: ignore[arg-type]
+
+
 # ------------------------------------------------------------ asyncio
 
 

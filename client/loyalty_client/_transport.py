@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import enum
 import math
 from pathlib import Path
 from typing import Any
@@ -65,6 +67,36 @@ def normalize_tls(tls: TLSConfig | bool | None) -> TLSConfig | None:
     return tls
 
 
+class Keep(enum.Enum):
+    """Marks an option of ``with_options`` that keeps its current value."""
+
+    KEEP = "keep"
+
+
+KEEP = Keep.KEEP
+
+
+def _checked_timeout(timeout: object) -> float | None:
+    if timeout is not None and (
+        isinstance(timeout, bool)
+        or not isinstance(timeout, int | float)
+        or not math.isfinite(timeout)
+        or timeout <= 0
+    ):
+        raise ValueError(
+            f"timeout must be a positive, finite number of seconds or None, not {timeout!r}"
+        )
+    return timeout
+
+
+def _checked_retry(retry: object) -> RetryPolicy:
+    if retry is None:
+        return RetryPolicy()
+    if not isinstance(retry, RetryPolicy):
+        raise TypeError(f"retry must be a RetryPolicy or None, not {type(retry).__name__}")
+    return retry
+
+
 class ClientSettings:
     """What both clients are built from; makes their channel (sync or aio)."""
 
@@ -79,20 +111,23 @@ class ClientSettings:
     ) -> None:
         if not target:
             raise ValueError("target is required, e.g. '127.0.0.1:50051'")
-        if timeout is not None and (
-            isinstance(timeout, bool)
-            or not isinstance(timeout, int | float)
-            or not math.isfinite(timeout)
-            or timeout <= 0
-        ):
-            raise ValueError(
-                f"timeout must be a positive, finite number of seconds or None, not {timeout!r}"
-            )
         self.target = target
         self.tls = normalize_tls(tls)
-        self.timeout = timeout
-        self.retry = retry if retry is not None else RetryPolicy()
+        self.timeout = _checked_timeout(timeout)
+        self.retry = _checked_retry(retry)
         self.metadata = call_metadata(token)
+
+    def replace(
+        self, *, timeout: float | Keep | None = KEEP, retry: RetryPolicy | Keep | None = KEEP
+    ) -> ClientSettings:
+        """These settings with another timeout and/or retry policy (the channel options
+        are not re-read: a client made from them shares its parent's channel)."""
+        clone = copy.copy(self)
+        if not isinstance(timeout, Keep):
+            clone.timeout = _checked_timeout(timeout)
+        if not isinstance(retry, Keep):
+            clone.retry = _checked_retry(retry)
+        return clone
 
     def retry_delay(self, exc: grpc.RpcError, attempt: int, *, retryable: bool) -> float:
         """Seconds to wait before attempt ``attempt + 1`` after ``exc`` failed attempt
