@@ -6,7 +6,7 @@ import copy
 import enum
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import grpc
 
@@ -154,3 +154,22 @@ class ClientSettings:
         if self.tls is None:
             return api.insecure_channel(self.target, options=options)
         return api.secure_channel(self.target, channel_credentials(self.tls), options=options)
+
+
+class WithOptions:
+    """``with_options``, shared by the blocking and the asyncio client."""
+
+    _settings: ClientSettings
+
+    def with_options(
+        self, *, timeout: float | Keep | None = KEEP, retry: RetryPolicy | Keep | None = KEEP
+    ) -> Self:
+        """This client with another per-attempt ``timeout`` (seconds, or None for no
+        deadline) and/or ``retry`` policy, for the calls made through it, e.g.
+        ``client.with_options(timeout=0.5).get_points_balance("cus_1")``.
+
+        It shares this client's connection: closing either one closes it for both.
+        """
+        clone = copy.copy(self)
+        clone._settings = self._settings.replace(timeout=timeout, retry=retry)
+        return clone

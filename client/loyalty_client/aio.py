@@ -7,7 +7,6 @@ requests, conversions and the retry rule are the same code (convert.py, retry.py
 from __future__ import annotations
 
 import asyncio
-import copy
 from collections.abc import AsyncIterator, Callable, Iterable
 from types import TracebackType
 from typing import TypeVar, Unpack
@@ -17,7 +16,7 @@ import grpc
 from loyalty.v1 import loyalty_pb2_grpc
 
 from . import convert
-from ._transport import DEFAULT_TIMEOUT, KEEP, ClientSettings, Keep
+from ._transport import DEFAULT_TIMEOUT, ClientSettings, WithOptions
 from .client import LoyaltyClient
 from .convert import GiftCardFilters, GiftCardQuery, MoneyMove, Op
 from .retry import RetryPolicy
@@ -41,7 +40,7 @@ from .types import (
 T = TypeVar("T")
 
 
-class AsyncLoyaltyClient:
+class AsyncLoyaltyClient(WithOptions):
     """Asyncio client. Use ``async with``, or ``await close()``; create it in a coroutine.
 
     ``target`` is "host:port"; ``token`` is sent as ``authorization: Bearer <token>``;
@@ -65,19 +64,6 @@ class AsyncLoyaltyClient:
         self._settings = ClientSettings(target, token=token, tls=tls, timeout=timeout, retry=retry)
         self._channel = self._settings.channel(grpc.aio)
         self._stub = loyalty_pb2_grpc.LoyaltyServiceStub(self._channel)  # type: ignore[no-untyped-call, unused-ignore]
-
-    def with_options(
-        self, *, timeout: float | Keep | None = KEEP, retry: RetryPolicy | Keep | None = KEEP
-    ) -> AsyncLoyaltyClient:
-        """This client with another per-attempt ``timeout`` (seconds, or None for no
-        deadline) and/or ``retry`` policy, for the calls made through it, e.g.
-        ``client.with_options(timeout=0.5).get_points_balance("cus_1")``.
-
-        It shares this client's connection: closing either one closes it for both.
-        """
-        clone = copy.copy(self)
-        clone._settings = self._settings.replace(timeout=timeout, retry=retry)
-        return clone
 
     @property
     def target(self) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import time
 from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
@@ -13,7 +12,7 @@ import grpc
 from loyalty.v1 import loyalty_pb2_grpc
 
 from . import convert
-from ._transport import DEFAULT_TIMEOUT, KEEP, ClientSettings, Keep
+from ._transport import DEFAULT_TIMEOUT, ClientSettings, WithOptions
 from .convert import GiftCardFilters, GiftCardQuery, MoneyMove, Op
 from .retry import RetryPolicy
 from .types import (
@@ -36,7 +35,7 @@ from .types import (
 T = TypeVar("T")
 
 
-class LoyaltyClient:
+class LoyaltyClient(WithOptions):
     """Blocking client. Use as a context manager, or call :meth:`close`.
 
     ``target`` is "host:port"; ``token`` is sent as ``authorization: Bearer <token>``;
@@ -60,19 +59,6 @@ class LoyaltyClient:
         self._settings = ClientSettings(target, token=token, tls=tls, timeout=timeout, retry=retry)
         self._channel = self._settings.channel(grpc)
         self._stub = loyalty_pb2_grpc.LoyaltyServiceStub(self._channel)  # type: ignore[no-untyped-call, unused-ignore]
-
-    def with_options(
-        self, *, timeout: float | Keep | None = KEEP, retry: RetryPolicy | Keep | None = KEEP
-    ) -> LoyaltyClient:
-        """This client with another per-attempt ``timeout`` (seconds, or None for no
-        deadline) and/or ``retry`` policy, for the calls made through it, e.g.
-        ``client.with_options(timeout=0.5).get_points_balance("cus_1")``.
-
-        It shares this client's connection: closing either one closes it for both.
-        """
-        clone = copy.copy(self)
-        clone._settings = self._settings.replace(timeout=timeout, retry=retry)
-        return clone
 
     @property
     def target(self) -> str:
