@@ -135,8 +135,8 @@ class Points:
         self._floor = _NEGATIVE_FLOOR if allow_negative_balances else ZERO
         self._coalesced = (
             None
-            if db.direct is None
-            else store.adjustment_coalescer(db.direct, floor=self._floor, ceiling=MAX_BALANCE)
+            if db.group_commit is None
+            else store.adjustment_coalescer(db.group_commit, floor=self._floor, ceiling=MAX_BALANCE)
         )
 
     async def adjust(self, request: AdjustmentRequest, *, include_history: bool) -> AdjustResult:

@@ -12,6 +12,9 @@ The rules that keep each call's write its own:
 - The statement commits as a whole or not at all. Its result is None for an item
   it did not apply, and for every item when it lost a race (`Contended`: nothing
   of it was written); those callers then take the locking path on their own.
+- The pool given here should have a short lock_timeout: a statement that waits
+  on a locked row holds up its batch-mates and everyone queued behind it, so it
+  should rather give up (`Contended`) and leave each call to the locking path.
 - A call whose caller gives up before its batch is sent is dropped. A batch in
   flight is cancelled (at the database, by psycopg) once all of its callers
   have given up; while one still waits, it runs on, as the guarantees allow.
@@ -20,21 +23,14 @@ The rules that keep each call's write its own:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterator
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 import psycopg
 
 from .direct import Contended, DirectPool
-
-# One statement in flight per process gathers the most calls per statement (with
-# two, batches halve and AdjustPoints costs a third more CPU in bench/run.py). A
-# statement slower than this is waiting on a lock: the next batch goes anyway,
-# so one stuck row cannot hold up everyone else's calls.
-STALL_S = 0.025
 
 log = logging.getLogger(__name__)
 
@@ -52,41 +48,15 @@ class _Call(Generic[Item, Result]):
     )
 
 
-class _Hold:
-    """One flush's hold on the statement slot; released at most once."""
-
-    def __init__(self, slot: asyncio.Semaphore) -> None:
-        self._slot: asyncio.Semaphore | None = slot
-
-    def release(self) -> None:
-        if self._slot is not None:
-            self._slot.release()
-            self._slot = None
-
-    @contextlib.contextmanager
-    def released_if_stalled(self) -> Iterator[None]:
-        timer = asyncio.get_running_loop().call_later(STALL_S, self.release)
-        try:
-            yield
-        finally:
-            timer.cancel()
-
-
-@contextlib.asynccontextmanager
-async def _hold(slot: asyncio.Semaphore) -> AsyncIterator[_Hold]:
-    await slot.acquire()
-    hold = _Hold(slot)
-    try:
-        yield hold
-    finally:
-        hold.release()
-
-
-def _fail(batch: list[_Call[Item, Result]], error: BaseException) -> None:
+def _settle(batch: list[_Call[Item, Result]], error: BaseException) -> None:
+    """Answer every caller of `batch` still waiting: None (take the locking path)
+    after `Contended`, cancelled when the server is stopping, else the error."""
     for call in batch:
         if call.waiter.done():
             continue
-        if isinstance(error, asyncio.CancelledError):  # the server is stopping
+        if isinstance(error, Contended):
+            call.waiter.set_result(None)
+        elif isinstance(error, asyncio.CancelledError):
             call.waiter.cancel()
         else:
             call.waiter.set_exception(error)
@@ -108,10 +78,10 @@ class Coalescer(Generic[Item, Result]):
         self._key = key
         self._max_batch = max_batch
         self._queue: list[_Call[Item, Result]] = []
-        # At most one flush waits for a connection; whoever queues finds it there.
+        # At most one flush waits for the slot; whoever queues finds it there.
         self._flush_waiting = False
         self._flushes: set[asyncio.Task[None]] = set()
-        self._slot = asyncio.Semaphore(1)  # the one statement in flight
+        self._slot = asyncio.Lock()  # one statement in flight
 
     async def submit(self, item: Item) -> Result | None:
         """The statement's result for `item`, or None when it did not apply it."""
@@ -146,7 +116,7 @@ class Coalescer(Generic[Item, Result]):
     async def _flush(self) -> None:
         batch: list[_Call[Item, Result]] = []
         try:
-            async with _hold(self._slot) as hold, self._pool.connection() as conn:
+            async with self._slot:
                 self._flush_waiting = False
                 batch = self._take()
                 if self._queue:  # more than one batch's worth: the next one waits
@@ -154,23 +124,21 @@ class Coalescer(Generic[Item, Result]):
                 if not batch:
                     return
                 self._cancel_when_abandoned(batch)
-                if log.isEnabledFor(logging.DEBUG):
-                    log.debug("coalesced", extra={"calls": len(batch), "queued": len(self._queue)})
-                with hold.released_if_stalled():
+                async with self._pool.connection() as conn:
                     results = await self._statement(conn, [call.item for call in batch])
-        except Contended:
-            results = [None] * len(batch)
+                for call, result in zip(batch, results, strict=True):
+                    if not call.waiter.done():
+                        call.waiter.set_result(result)
+                if log.isEnabledFor(logging.DEBUG):
+                    applied = sum(result is not None for result in results)
+                    log.debug("coalesced", extra={"calls": len(batch), "applied": applied})
         except (Exception, asyncio.CancelledError) as error:
-            if not batch:  # no connection to be had: nobody queued will get one soon
+            if not batch and self._flush_waiting:  # cancelled in the wait: server stopping
                 self._flush_waiting = False
                 batch, self._queue = self._queue, []
-            _fail(batch, error)
+            _settle(batch, error)
             if isinstance(error, asyncio.CancelledError):
                 raise
-            return
-        for call, result in zip(batch, results, strict=True):
-            if not call.waiter.done():
-                call.waiter.set_result(result)
 
     @staticmethod
     def _cancel_when_abandoned(batch: list[_Call[Item, Result]]) -> None:

@@ -87,6 +87,12 @@ def _is_unavailable(error: BaseException) -> bool:
     return isinstance(error, exc.TimeoutError | OSError | asyncio.TimeoutError)
 
 
+# Group commit sends the calls of many customers in one statement: one locked row
+# must not hold up the others for long. Past this, the statement gives up having
+# written nothing and each of its calls takes the locking path on its own.
+GROUP_COMMIT_LOCK_TIMEOUT_MS = 25
+
+
 def direct_share(pool_size: int) -> int:
     """Connections of a process's pool_size that serve the one-statement hot path."""
     return max(1, pool_size // 2)
@@ -112,12 +118,19 @@ class Database:
         self._unfinished: set[asyncio.Task[Any]] = set()
         if self.dialect == "sqlite":
             _sqlite_serialized_writes(self.engine)
-        # PostgreSQL: the hot single-statement writes skip the engine (store/direct.py).
+        # PostgreSQL: the hot single-statement writes skip the engine (store/direct.py);
+        # one connection of that share is group commit's (store/coalesce.py), whose
+        # statements give up on a row lock after GROUP_COMMIT_LOCK_TIMEOUT_MS.
         self.direct: DirectPool | None = None
+        self.group_commit: DirectPool | None = None
         if self.dialect == "postgresql":
             from .direct import DirectPool
 
-            self.direct = DirectPool(self.url, direct_share(pool_size))
+            share = direct_share(pool_size)
+            self.direct = DirectPool(self.url, max(1, share - 1))
+            self.group_commit = DirectPool(
+                self.url, 1, lock_timeout_ms=GROUP_COMMIT_LOCK_TIMEOUT_MS
+            )
 
     async def run(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
         """Run `work` in one transaction; commit if it returns, roll back if it raises.
@@ -171,6 +184,7 @@ class Database:
     async def close(self) -> None:
         if self._unfinished:  # transactions whose callers went away (SQLite)
             await asyncio.wait(list(self._unfinished), timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
-        if self.direct is not None:
-            await self.direct.close()
+        for pool in (self.direct, self.group_commit):
+            if pool is not None:
+                await pool.close()
         await self.engine.dispose()

@@ -7,7 +7,8 @@ they run here instead: a few psycopg connections in autocommit mode, each
 statement prepared once per connection. Everything else keeps the engine.
 
 A statement either commits as a whole or not at all. Errors are sorted out for
-the caller: a raced unique key or a serialization failure raises `Contended`
+the caller: a raced unique key, a serialization failure, a deadlock or a lock
+wait past the pool's lock_timeout raises `Contended`
 (the caller then takes the general, locking path, which retries and answers
 replays), a lost connection raises `StoreUnavailable` after the connection and
 all idle ones are discarded (after a database restart they are all dead).
@@ -44,7 +45,10 @@ class Contended(Exception):
     """The statement lost a race it cannot settle by itself; take the locking path."""
 
 
-def _conninfo(url: URL) -> str:
+def _conninfo(url: URL, lock_timeout_ms: int | None) -> str:
+    query = {k: str(v) for k, v in url.query.items() if isinstance(v, str)}
+    if lock_timeout_ms is not None:
+        query["options"] = f"{query.get('options', '')} -c lock_timeout={lock_timeout_ms}".strip()
     return psycopg.conninfo.make_conninfo(
         host=url.host or "127.0.0.1",
         port=str(url.port or 5432),
@@ -53,15 +57,19 @@ def _conninfo(url: URL) -> str:
         dbname=url.database or "",
         connect_timeout=str(CONNECT_TIMEOUT_S),
         application_name="loyalty-server",
-        **{k: str(v) for k, v in url.query.items() if isinstance(v, str)},
+        **query,
     )
 
 
 class DirectPool:
-    """At most `size` autocommit psycopg connections, reused last-in first-out."""
+    """At most `size` autocommit psycopg connections, reused last-in first-out.
 
-    def __init__(self, url: URL, size: int) -> None:
-        self._conninfo = _conninfo(url)
+    With `lock_timeout_ms`, a statement that waits longer than that for a row lock
+    fails (as `Contended`, nothing written) instead of waiting on.
+    """
+
+    def __init__(self, url: URL, size: int, *, lock_timeout_ms: int | None = None) -> None:
+        self._conninfo = _conninfo(url, lock_timeout_ms)
         self._slots = asyncio.Semaphore(size)
         self._idle: list[tuple[psycopg.AsyncConnection[Any], float]] = []
         self._closed = False
@@ -106,7 +114,7 @@ class DirectPool:
             yield conn
         except (pg_errors.UniqueViolation, pg_errors.SerializationFailure) as error:
             raise Contended(type(error).__name__) from error
-        except pg_errors.DeadlockDetected as error:
+        except (pg_errors.DeadlockDetected, pg_errors.LockNotAvailable) as error:
             raise Contended(type(error).__name__) from error
         except (psycopg.OperationalError, psycopg.InterfaceError, OSError) as error:
             if conn is not None:

@@ -110,8 +110,10 @@ async def adjustments_page(
 # updates an existing account, so it never creates one. An item that returns no
 # row was not the simple case and wrote nothing: the caller takes the locking
 # path, which gives the exact answer (replay, conflict, insufficient points,
-# bounds). Accounts are taken in code-point order, as every other path takes
-# them, so two statements never deadlock each other.
+# bounds). Accounts are taken in code-point order, so two such statements never
+# deadlock each other; against a batch (which locks existing accounts before it
+# inserts new ones) a cycle is possible, and group commit's lock_timeout breaks
+# it (store/db.py): the statement writes nothing and its calls go one by one.
 ADJUST_MANY_SQL = """WITH input AS (
     SELECT * FROM unnest(%(ids)s::text[], %(customers)s::text[], %(deltas)s::numeric[],
                          %(reasons)s::text[], %(keys)s::text[], %(hashes)s::text[],
@@ -151,6 +153,8 @@ async def adjust_many(
     now; no two items share a customer. Raises direct.Contended (nothing written)
     when a concurrent request raced one of them.
     """
+    # The results are matched to items by customer: one each, or rows would be lost.
+    assert len({i["customer_id"] for i in items}) == len(items), "one item per customer"
     params = {
         "ids": [i["id"] for i in items],
         "customers": [i["customer_id"] for i in items],
@@ -175,7 +179,8 @@ MAX_COALESCED = 64
 def adjustment_coalescer(
     pool: DirectPool, *, floor: Decimal, ceiling: Decimal
 ) -> Coalescer[dict[str, Any], Decimal]:
-    """Sends concurrent one-statement adjustments together (see store/coalesce.py)."""
+    """Sends concurrent one-statement adjustments together (see store/coalesce.py);
+    `pool` is Database.group_commit, whose lock_timeout keeps a locked row short."""
     return Coalescer(
         pool,
         partial(adjust_many, floor=floor, ceiling=ceiling),
