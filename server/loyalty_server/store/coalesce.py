@@ -79,7 +79,7 @@ class Coalescer(Generic[Item, Result]):
         self._max_batch = max_batch
         self._queue: list[_Call[Item, Result]] = []
         # At most one flush waits for the slot; whoever queues finds it there.
-        self._flush_waiting = False
+        self._waiting: asyncio.Task[None] | None = None
         self._flushes: set[asyncio.Task[None]] = set()
         self._slot = asyncio.Lock()  # one statement in flight
 
@@ -87,15 +87,22 @@ class Coalescer(Generic[Item, Result]):
         """The statement's result for `item`, or None when it did not apply it."""
         call: _Call[Item, Result] = _Call(item)
         self._queue.append(call)
-        if not self._flush_waiting:
+        if self._waiting is None:
             self._start_flush()
         return await call.waiter
 
     def _start_flush(self) -> None:
-        self._flush_waiting = True
         task = asyncio.get_running_loop().create_task(self._flush())
+        self._waiting = task
         self._flushes.add(task)
-        task.add_done_callback(self._flushes.discard)
+        task.add_done_callback(self._flush_done)
+
+    def _flush_done(self, task: asyncio.Task[None]) -> None:
+        self._flushes.discard(task)
+        if self._waiting is task:  # cancelled before it took a batch: the server is stopping
+            self._waiting = None
+            queued, self._queue = self._queue, []
+            _settle(queued, asyncio.CancelledError())
 
     def _take(self) -> list[_Call[Item, Result]]:
         batch: list[_Call[Item, Result]] = []
@@ -117,7 +124,7 @@ class Coalescer(Generic[Item, Result]):
         batch: list[_Call[Item, Result]] = []
         try:
             async with self._slot:
-                self._flush_waiting = False
+                self._waiting = None
                 batch = self._take()
                 if self._queue:  # more than one batch's worth: the next one waits
                     self._start_flush()
@@ -133,9 +140,9 @@ class Coalescer(Generic[Item, Result]):
                     applied = sum(result is not None for result in results)
                     log.debug("coalesced", extra={"calls": len(batch), "applied": applied})
         except (Exception, asyncio.CancelledError) as error:
-            if not batch and self._flush_waiting:  # cancelled in the wait: server stopping
-                self._flush_waiting = False
-                batch, self._queue = self._queue, []
+            if isinstance(error, Contended) and log.isEnabledFor(logging.DEBUG):
+                lost = {"calls": len(batch), "applied": 0, "lost": str(error)}
+                log.debug("coalesced", extra=lost)
             _settle(batch, error)
             if isinstance(error, asyncio.CancelledError):
                 raise
