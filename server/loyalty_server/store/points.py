@@ -144,6 +144,23 @@ ADJUST_MANY_SQL = """WITH input AS (
 SELECT customer_id, balance FROM account"""
 
 
+# The array parameters (unnest) the set-based ledger statements share: name -> column.
+_LEDGER_ARRAYS = {
+    "ids": "id",
+    "customers": "customer_id",
+    "deltas": "delta",
+    "reasons": "reason",
+    "keys": "idempotency_key",
+    "hashes": "request_hash",
+}
+
+
+def _ledger_arrays(rows: list[dict[str, Any]], **more: str) -> dict[str, list[Any]]:
+    """One array per parameter, in row order: _LEDGER_ARRAYS and `more` (name=column)."""
+    columns = {**_LEDGER_ARRAYS, **more}
+    return {name: [row[column] for row in rows] for name, column in columns.items()}
+
+
 async def adjust_many(
     conn: AsyncConnectionPG[Any], items: list[dict[str, Any]], *, floor: Decimal, ceiling: Decimal
 ) -> list[Decimal | None]:
@@ -155,17 +172,7 @@ async def adjust_many(
     """
     # The results are matched to items by customer: one each, or rows would be lost.
     assert len({i["customer_id"] for i in items}) == len(items), "one item per customer"
-    params = {
-        "ids": [i["id"] for i in items],
-        "customers": [i["customer_id"] for i in items],
-        "deltas": [i["delta"] for i in items],
-        "reasons": [i["reason"] for i in items],
-        "keys": [i["idempotency_key"] for i in items],
-        "hashes": [i["request_hash"] for i in items],
-        "nows": [i["now"] for i in items],
-        "floor": floor,
-        "ceiling": ceiling,
-    }
+    params = {**_ledger_arrays(items, nows="now"), "floor": floor, "ceiling": ceiling}
     cursor = await conn.execute(ADJUST_MANY_SQL, params, prepare=True)
     applied: dict[str, Decimal] = dict(await cursor.fetchall())
     return [applied.get(i["customer_id"]) for i in items]
@@ -284,16 +291,7 @@ async def adjust_batch_direct(
                 )
             await conn.execute(
                 _INSERT_LEDGER_SQL,
-                {
-                    "ids": [r["id"] for r in rows],
-                    "customers": [r["customer_id"] for r in rows],
-                    "deltas": [r["delta"] for r in rows],
-                    "reasons": [r["reason"] for r in rows],
-                    "balances": [r["balance_after"] for r in rows],
-                    "keys": [r["idempotency_key"] for r in rows],
-                    "hashes": [r["request_hash"] for r in rows],
-                    "now": now,
-                },
+                {**_ledger_arrays(rows, balances="balance_after"), "now": now},
             )
             return rows
     except _Rollback:
