@@ -41,7 +41,7 @@ import uuid
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import psycopg
 from psycopg import sql
@@ -305,49 +305,47 @@ def ms(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds * 1000, 2)
 
 
-def _proc_stat(pid: int) -> tuple[int, int, int] | None:
-    """(ppid, utime+stime in ticks, pid) of a process, None when it is gone."""
+class ProcStat(NamedTuple):
+    ppid: int
+    ticks: int  # utime + stime
+    pid: int
+    name: str
+
+
+def _proc_stat(pid: int) -> ProcStat | None:
+    """A process's /proc/<pid>/stat, None when it is gone."""
     try:
         raw = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
     fields = raw[raw.rfind(")") + 2 :].split()
-    return int(fields[1]), int(fields[11]) + int(fields[12]), pid
+    name = raw[raw.find("(") + 1 : raw.rfind(")")]
+    return ProcStat(int(fields[1]), int(fields[11]) + int(fields[12]), pid, name)
 
 
 def tree_cpu(root: int) -> float:
     """CPU seconds used so far by `root` and all its living descendants."""
     stats = [s for p in os.listdir("/proc") if p.isdigit() and (s := _proc_stat(int(p)))]
-    children: dict[int, list[tuple[int, int, int]]] = {}
+    children: dict[int, list[ProcStat]] = {}
     for stat in stats:
-        children.setdefault(stat[0], []).append(stat)
+        children.setdefault(stat.ppid, []).append(stat)
     total = 0
     own = _proc_stat(root)
     if own is None:
         return 0.0
     todo = [own]
     while todo:
-        _, ticks, pid = todo.pop()
-        total += ticks
-        todo += children.get(pid, [])
+        stat = todo.pop()
+        total += stat.ticks
+        todo += children.get(stat.pid, [])
     return total / CLK_TCK
 
 
 def database_ticks() -> dict[int, int]:
     """CPU ticks used so far by each living PostgreSQL process (the local server's
     backends, WAL writer, autovacuum...)."""
-    ticks = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            raw = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        if raw[raw.find("(") + 1 : raw.rfind(")")] == "postgres":
-            fields = raw[raw.rfind(")") + 2 :].split()
-            ticks[int(entry)] = int(fields[11]) + int(fields[12])
-    return ticks
+    stats = (_proc_stat(int(p)) for p in os.listdir("/proc") if p.isdigit())
+    return {s.pid: s.ticks for s in stats if s is not None and s.name == "postgres"}
 
 
 def database_cpu_between(before: dict[int, int], after: dict[int, int]) -> float:
@@ -679,7 +677,7 @@ class Server:
         count = 0
         for p in os.listdir("/proc"):
             stat = _proc_stat(int(p)) if p.isdigit() else None
-            if stat and stat[0] == self.proc.pid:
+            if stat and stat.ppid == self.proc.pid:
                 with contextlib.suppress(OSError):
                     count += b"spawn_main" in Path(f"/proc/{p}/cmdline").read_bytes()
         return count or 1
