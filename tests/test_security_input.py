@@ -230,6 +230,22 @@ def test_hostile_strings_at_every_field(
     assert not problems, "\n".join(problems)
 
 
+@pytest.mark.parametrize("rpc", [r for r in RPCS if FIELDS[r]])
+def test_nul_is_refused_at_every_string_field(
+    channel: grpc.Channel, card: pb.GiftCard, uid: str, rpc: str
+) -> None:
+    """The documented rule, everywhere: NUL in any string (metadata keys and values
+    included) is INVALID_ARGUMENT; PostgreSQL text cannot store it."""
+    wrong = []
+    for n, field in enumerate(FIELDS[rpc]):
+        request = baseline(rpc, card, f"{uid}_nul_{n}")
+        set_field(request, field.path, "a\x00b")
+        code = outcome(channel, rpc, request)
+        if code != INVALID:
+            wrong.append(f"{field}: {code.name}")
+    assert not wrong, wrong
+
+
 # ------------------------------------------------ bound parameters only
 
 

@@ -12,6 +12,7 @@ from ._transport import DEFAULT_TIMEOUT
 from .aio import AsyncLoyaltyClient
 from .client import LoyaltyClient
 from .errors import (
+    Busy,
     Conflict,
     DeadlineExceeded,
     Duplicate,
@@ -55,6 +56,7 @@ __all__ = [
     "AdjustPointsResult",
     "Amount",
     "AsyncLoyaltyClient",
+    "Busy",
     "Conflict",
     "DeadlineExceeded",
     "Duplicate",

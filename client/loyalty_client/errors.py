@@ -140,6 +140,13 @@ class Unavailable(LoyaltyError):
     REASON = "UNAVAILABLE"
 
 
+class Busy(LoyaltyError):
+    """The service is healthy but saturated (no database connection or queue place free
+    in time: RESOURCE_EXHAUSTED, reason BUSY); safe calls are retried first."""
+
+    REASON = "BUSY"
+
+
 class InvalidResponse(LoyaltyError, ValueError):
     """The server's answer breaks the contract, e.g. a required amount that is empty,
     not a decimal, NaN or infinite. Raised by the client itself (code INTERNAL); it
@@ -169,6 +176,7 @@ _BY_REASON: dict[str, type[LoyaltyError]] = {
         Unauthorized,
         Forbidden,
         Unavailable,
+        Busy,
     )
     if cls.REASON is not None
 }
@@ -262,6 +270,7 @@ def error_from_rpc_error(error: grpc.RpcError) -> LoyaltyError:
 
 
 __all__ = [
+    "Busy",
     "Conflict",
     "DeadlineExceeded",
     "Duplicate",

@@ -1,9 +1,10 @@
 """The retry rule both clients share.
 
-Only UNAVAILABLE is retried (the server or its database could not be reached, or the
-connection broke), and only for calls that cannot apply twice: reads, and writes that
-carry an idempotency key. Waits grow exponentially with "full jitter": attempt n waits
-a uniformly random time in [0, min(max_backoff, initial_backoff * multiplier**(n-1))].
+Retried: UNAVAILABLE (the server or its database could not be reached, or the
+connection broke) and RESOURCE_EXHAUSTED with reason BUSY (the server is saturated),
+and only for calls that cannot apply twice: reads, and writes that carry an
+idempotency key. Waits grow exponentially with "full jitter": attempt n waits a
+uniformly random time in [0, min(max_backoff, initial_backoff * multiplier**(n-1))].
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from .errors import LoyaltyError, Unavailable
+from .errors import Busy, LoyaltyError, Unavailable
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +46,7 @@ class RetryPolicy:
         ``attempt`` is the number of the attempt that just failed (1-based);
         ``retryable`` says whether the call may run twice (a read or a keyed write).
         """
-        if not retryable or not isinstance(error, Unavailable):
+        if not retryable or not isinstance(error, Unavailable | Busy):
             return None
         if attempt >= self.max_attempts:
             return None

@@ -360,7 +360,7 @@ class Authenticator:
 Continuation = Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]]
 
 
-def _denying(handler: grpc.RpcMethodHandler, method: str, error: AuthError) -> Any:
+def _denying(handler: grpc.RpcMethodHandler | None, method: str, error: AuthError) -> Any:
     """A handler of the same shape as ``handler`` that logs once and aborts. The request
     is never decoded (no deserializer), so nothing of it reaches any code."""
 
@@ -378,6 +378,10 @@ def _denying(handler: grpc.RpcMethodHandler, method: str, error: AuthError) -> A
         )
         await context.abort_with_status(error.status)
 
+    if handler is None:
+        # No such method: the shape the caller used is unknown, and a stream-stream
+        # handler answers any of them (it aborts before reading a message).
+        return grpc.stream_stream_rpc_method_handler(deny)
     if handler.unary_unary is not None:
         return grpc.unary_unary_rpc_method_handler(deny)
     if handler.unary_stream is not None:
@@ -406,8 +410,8 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         try:
             self._authenticator.authorize(handler_call_details.invocation_metadata, scope)
         except AuthError as error:
+            # An unknown method is refused like a known one: an unauthenticated caller
+            # learns nothing about which methods exist (no UNIMPLEMENTED before auth).
             handler = await continuation(handler_call_details)
-            if handler is None:  # no such method: UNIMPLEMENTED, as without auth
-                return None
             return _denying(handler, method, error)
         return await continuation(handler_call_details)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from google.protobuf import json_format, struct_pb2, timestamp_pb2
+from google.protobuf import struct_pb2, timestamp_pb2
 from google.protobuf.message import Message
 
 from loyalty.v1 import loyalty_pb2 as pb
@@ -47,9 +47,27 @@ def to_datetime(message: Message, name: str, field: str) -> datetime | None:
 
 
 def to_dict(message: Message, name: str) -> dict[str, Any] | None:
+    """A Struct field as plain Python values, or None when unset. Unlike
+    json_format, this never raises: NaN, Infinity and NUL come through as they
+    are, for the domain to refuse with a field violation naming their path."""
     if not message.HasField(name):
         return None
-    return json_format.MessageToDict(getattr(message, name))
+    return _struct(getattr(message, name))
+
+
+def _struct(value: struct_pb2.Struct) -> dict[str, Any]:
+    return {key: _value(item) for key, item in value.fields.items()}
+
+
+def _value(value: struct_pb2.Value) -> Any:
+    kind = value.WhichOneof("kind")
+    if kind == "struct_value":
+        return _struct(value.struct_value)
+    if kind == "list_value":
+        return [_value(item) for item in value.list_value.values]
+    if kind in ("number_value", "string_value", "bool_value"):
+        return getattr(value, kind)
+    return None  # null_value, or a Value with no kind set: JSON null
 
 
 def struct(value: dict[str, Any] | None) -> struct_pb2.Struct | None:

@@ -10,7 +10,7 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from ..domain import errors as domain
-from ..store.db import StoreUnavailable
+from ..store.db import StoreBusy, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +92,8 @@ def status_for(error: BaseException) -> grpc.Status:
         )
     if isinstance(error, StoreUnavailable):
         return rich_status(code_pb2.UNAVAILABLE, str(error), "UNAVAILABLE")
+    if isinstance(error, StoreBusy):
+        return rich_status(code_pb2.RESOURCE_EXHAUSTED, str(error), "BUSY")
     # A bug: keep the details in our log, never in the caller's hands.
     log.error("unhandled error", exc_info=error)
     return rich_status(code_pb2.INTERNAL, "internal error", "INTERNAL")

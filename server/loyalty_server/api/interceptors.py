@@ -12,6 +12,8 @@ import grpc
 from google.protobuf.message import DecodeError
 from google.rpc import code_pb2
 
+from ..domain.validation import MAX_METADATA_DEPTH
+from ..store.db import WorkRecord, current_work
 from .errors import rich_status, status_for
 
 log = logging.getLogger("loyalty_server.calls")
@@ -25,6 +27,22 @@ class _Undecodable:
 
     def __init__(self, error: Exception) -> None:
         self.error = error
+
+    def reason(self) -> str:
+        """What is wrong, as far as the decoder tells (upb names the depth limit;
+        other runtimes may not, so the fallback names both usual causes)."""
+        text = str(self.error)
+        if "MaxDepth" in text or "recursion" in text.lower() or "nest" in text.lower():
+            return (
+                "the request nests messages too deeply: metadata may nest at most "
+                f"{MAX_METADATA_DEPTH} levels"
+            )
+        if "UTF-8" in text or isinstance(self.error, UnicodeDecodeError):
+            return "the request is not a valid protobuf message: strings must be valid UTF-8"
+        return (
+            "the request is not a valid protobuf message (strings must be valid UTF-8, "
+            f"metadata may nest at most {MAX_METADATA_DEPTH} levels)"
+        )
 
 
 def _tolerant(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
@@ -56,17 +74,29 @@ class CallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
 
         async def call(request: Any, context: grpc.aio.ServicerContext) -> Any:
             started = time.perf_counter()
+            peer = context.peer()
             code = "OK"
+            work = WorkRecord()
+            current_work.set(work)  # this call's task has its own context
+            deferred = False
+
+            def log_call(_: object = None) -> None:
+                extra: dict[str, Any] = {
+                    "rpc": method,
+                    "code": code,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                    "peer": peer,
+                }
+                if code == "CANCELLED" and work.applied is not None:
+                    # The caller went away; say whether its write happened all the same.
+                    extra["applied"] = work.applied
+                log.info("call", extra=extra)
+
             try:
                 if isinstance(request, _Undecodable):
                     code = "INVALID_ARGUMENT"
                     await context.abort_with_status(
-                        rich_status(
-                            code_pb2.INVALID_ARGUMENT,
-                            "the request is not a valid protobuf message "
-                            "(strings must be valid UTF-8)",
-                            "INVALID_DATA",
-                        )
+                        rich_status(code_pb2.INVALID_ARGUMENT, request.reason(), "INVALID_DATA")
                     )
                 return await behavior(request, context)
             except grpc.aio.AbortError:
@@ -75,21 +105,18 @@ class CallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
                 # The caller gave up (deadline, cancel) or the server is stopping;
                 # CancelledError is no Exception, so say so here or the log reads OK.
                 code = "CANCELLED"
+                if work.pending is not None and not work.pending.done():
+                    # Its transaction had begun and runs to its end: log the outcome then.
+                    deferred = True
+                    work.pending.add_done_callback(log_call)
                 raise
             except Exception as error:
                 status = status_for(error)
                 code = status.code.name
                 await context.abort_with_status(status)
             finally:
-                log.info(
-                    "call",
-                    extra={
-                        "rpc": method,
-                        "code": code,
-                        "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                        "peer": context.peer(),
-                    },
-                )
+                if not deferred:
+                    log_call()
 
         return grpc.unary_unary_rpc_method_handler(
             call,

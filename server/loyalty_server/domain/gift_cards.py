@@ -5,7 +5,6 @@ Invariant: balance = value - debits + credits, 0 <= balance <= value.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
@@ -32,7 +31,6 @@ REDEEMED = "redeemed"
 STATUSES = (PENDING, REDEEMED)
 DEBIT = "debit"
 CREDIT = "credit"
-MAX_METADATA_BYTES = 16 * 1024
 MAX_TAKE = 1000
 DEFAULT_TAKE = 15
 VALUE_MESSAGE = "value must be a positive number"
@@ -177,14 +175,6 @@ def not_found(id: str | None = None, code: str | None = None) -> NotFound:
     return NotFound(f"Gift card with code: {code} was not found", metadata={"code": str(code)[:64]})
 
 
-def _metadata(value: dict[str, Any] | None, field: str) -> dict[str, Any] | None:
-    if value is not None and len(json.dumps(value).encode()) > MAX_METADATA_BYTES:
-        raise InvalidData.field(
-            field, f"{field} must be at most {MAX_METADATA_BYTES} bytes of JSON"
-        )
-    return value
-
-
 def _status(value: str | None, field: str) -> str:
     if value not in STATUSES:
         raise InvalidData.field(field, f"{field} must be pending or redeemed")
@@ -212,7 +202,7 @@ def _validate_field(name: str, value: Any, field: str) -> Any:
     if name in OPTIONAL_TEXT_FIELDS:
         return validation.optional_text(value, field, max_length=validation.MAX_ID)
     if name == "metadata":
-        return _metadata(value, field)
+        return validation.metadata(value, field)
     if name == "expires_at":
         return value
     raise InvalidData.field(field, f"{name} cannot be updated")

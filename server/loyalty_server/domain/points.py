@@ -170,10 +170,9 @@ class Points:
                 return done
 
         async def work(conn: AsyncConnection) -> list[Adjustment]:
-            # Lock every account up front in a fixed order, so two batches that
-            # share customers cannot deadlock each other.
-            for customer_id in sorted({v.customer_id for v in valid}):
-                await store.lock_account(conn, customer_id)
+            # Take every account up front in the one global order (creating absent
+            # ones), so no two writes that share customers can deadlock each other.
+            await store.lock_accounts(conn, [v.customer_id for v in valid], datetime.now(UTC))
             results = []
             for index, item in enumerate(valid):
                 try:

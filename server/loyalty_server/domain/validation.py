@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from .errors import FieldViolation, InvalidData
 
@@ -16,6 +18,11 @@ MAX_KEY = 255
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
 MAX_BATCH = 1000
+MAX_METADATA_BYTES = 16 * 1024
+# Levels of objects and lists inside a metadata value. The protobuf decoder itself
+# stops a Struct at 33 levels (its message depth limit of 100), so the limit below
+# is what a caller can actually reach and is told about.
+MAX_METADATA_DEPTH = 32
 
 
 class Violations:
@@ -72,3 +79,37 @@ def batch(count: int, field: str) -> None:
         raise InvalidData.field(field, f"{field} must not be empty")
     if count > MAX_BATCH:
         raise InvalidData.field(field, f"{field} must hold at most {MAX_BATCH} items")
+
+
+def metadata(value: dict[str, Any] | None, field: str) -> dict[str, Any] | None:
+    """A JSON object that every backend stores as given: finite numbers only (NaN and
+    Infinity are not JSON), no NUL in keys or strings, at most MAX_METADATA_DEPTH
+    levels deep and MAX_METADATA_BYTES of JSON. Every offending path is named."""
+    if value is None:
+        return None
+    violations = Violations()
+    _check_json(value, field, 1, violations)
+    violations.raise_if_any()
+    if len(json.dumps(value).encode()) > MAX_METADATA_BYTES:
+        raise InvalidData.field(
+            field, f"{field} must be at most {MAX_METADATA_BYTES} bytes of JSON"
+        )
+    return value
+
+
+def _check_json(value: Any, path: str, depth: int, violations: Violations) -> None:
+    if isinstance(value, dict | list):
+        if depth > MAX_METADATA_DEPTH:
+            violations.add(path, f"metadata must nest at most {MAX_METADATA_DEPTH} levels deep")
+            return
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, item in items:
+            if isinstance(key, str) and "\x00" in key:
+                violations.add(path, "metadata keys must not contain NUL characters")
+                continue
+            child = f"{path}.{key}" if isinstance(key, str) else f"{path}[{key}]"
+            _check_json(item, child, depth + 1, violations)
+    elif isinstance(value, float) and not math.isfinite(value):
+        violations.add(path, "metadata numbers must be finite (NaN and Infinity are not JSON)")
+    elif isinstance(value, str) and "\x00" in value:
+        violations.add(path, "metadata strings must not contain NUL characters")

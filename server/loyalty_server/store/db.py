@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 from sqlalchemy import Row, event, exc, text
@@ -28,6 +29,40 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 class StoreUnavailable(Exception):
     """The database cannot be reached or keeps refusing; the caller may retry later."""
+
+
+class StoreBusy(Exception):
+    """The database is fine but this process has no connection (or queue place) free
+    for the call within the bound; the caller may retry later. Never an outage."""
+
+
+class WorkRecord:
+    """What became of one call's database work, for the call's log line.
+
+    `applied` is True once its transaction committed, False when it was dropped or
+    rolled back, None when unknown. `pending` is a transaction still running after
+    its caller went away (SQLite lets a begun transaction finish): the log line is
+    written when it ends, with the truth.
+    """
+
+    def __init__(self) -> None:
+        self.applied: bool | None = None
+        self.pending: asyncio.Task[Any] | None = None
+
+
+#: Set by the API layer for each call; Database.run reports into it.
+current_work: ContextVar[WorkRecord | None] = ContextVar("loyalty_current_work", default=None)
+
+
+class _Abandoned(Exception):
+    """The caller went away before its queued SQLite transaction began: nothing ran."""
+
+
+# SQLite: transactions of one process wait their turn in an asyncio queue (FIFO,
+# no busy-polling); past this many waiting, a call is refused at once (StoreBusy)
+# rather than queued behind work that cannot finish within anyone's deadline.
+MAX_SQLITE_QUEUE = 256
+POOL_WAIT_S = 5.0
 
 
 def async_url(url: str) -> URL:
@@ -111,11 +146,13 @@ class Database:
                 # open per process stay at pool_size, the peak at twice that.
                 pool_size=max(1, pool_size - direct_share(pool_size)),
                 max_overflow=pool_size,
-                pool_timeout=5,
+                pool_timeout=POOL_WAIT_S,
                 connect_args={"connect_timeout": 3},
             )
         self.engine = create_async_engine(self.url, **options)
         self._unfinished: set[asyncio.Task[Any]] = set()
+        self._sqlite_turn = asyncio.Semaphore(1)
+        self._sqlite_queued = 0
         if self.dialect == "sqlite":
             _sqlite_serialized_writes(self.engine)
         # PostgreSQL: the hot single-statement writes skip the engine (store/direct.py);
@@ -140,15 +177,62 @@ class Database:
         Domain exceptions pass through untouched after the rollback.
         """
         if self.dialect == "sqlite":
-            # A caller that gives up (deadline, cancel) must not cancel an aiosqlite
-            # transaction halfway: SQLAlchemy then invalidates the connection and closes
-            # it in a shielded task that can hang shutdown forever (aiosqlite 0.22,
-            # sqlalchemy#13039). A SQLite transaction is short: let it commit or roll back.
-            task = asyncio.ensure_future(self._transaction(work))
-            self._unfinished.add(task)
-            task.add_done_callback(self._finished)
+            return await self._run_sqlite(work)
+        record = current_work.get()
+        result = await self._transaction(work)
+        if record is not None:
+            record.applied = True
+        return result
+
+    async def _run_sqlite(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        """SQLite writes one transaction at a time (BEGIN IMMEDIATE): calls queue for
+        their turn here. A caller that gives up (deadline, cancel) while queued is
+        dropped, nothing written; once its transaction has begun it is not cancelled
+        halfway (SQLAlchemy would then invalidate the aiosqlite connection and close
+        it in a shielded task that can hang shutdown: aiosqlite 0.22, sqlalchemy#13039)
+        but runs to its end, which is short, and the call's WorkRecord says how it ended.
+        """
+        if self._sqlite_queued >= MAX_SQLITE_QUEUE:
+            raise StoreBusy(
+                f"the server is busy ({self._sqlite_queued} transactions queued); retry later"
+            )
+        record = current_work.get() or WorkRecord()
+        began = asyncio.Event()
+        abandoned = asyncio.Event()
+
+        async def in_turn() -> T:
+            self._sqlite_queued += 1
+            try:
+                await self._sqlite_turn.acquire()
+            finally:
+                self._sqlite_queued -= 1
+            try:
+                if abandoned.is_set():
+                    raise _Abandoned
+                began.set()
+                try:
+                    result = await self._transaction(work)
+                except BaseException:
+                    record.applied = False
+                    raise
+                record.applied = True
+                return result
+            finally:
+                self._sqlite_turn.release()
+
+        task = asyncio.ensure_future(in_turn())
+        self._unfinished.add(task)
+        task.add_done_callback(self._finished)
+        try:
             return await asyncio.shield(task)
-        return await self._transaction(work)
+        except asyncio.CancelledError:
+            abandoned.set()
+            if began.is_set():
+                record.pending = task
+            else:
+                record.applied = False
+                task.cancel()  # still waiting for its turn: no transaction to interrupt
+            raise
 
     def _finished(self, task: asyncio.Task[Any]) -> None:
         self._unfinished.discard(task)
@@ -168,7 +252,14 @@ class Database:
                 if _is_unavailable(error) or _is_retryable(error):
                     raise StoreUnavailable("the database is unavailable, retry later") from error
                 raise
-            except (TimeoutError, exc.TimeoutError, OSError) as error:
+            except exc.TimeoutError as error:
+                # SQLAlchemy's pool had no connection free within POOL_WAIT_S: the
+                # database may be perfectly healthy, this process is just saturated.
+                raise StoreBusy(
+                    f"the server is busy: no database connection was free within "
+                    f"{POOL_WAIT_S:g} s; retry later"
+                ) from error
+            except (TimeoutError, OSError) as error:
                 raise StoreUnavailable("the database is unavailable, retry later") from error
         raise AssertionError("unreachable")
 

@@ -27,7 +27,7 @@ import psycopg
 from psycopg import errors as pg_errors
 from sqlalchemy.engine import URL
 
-from .db import StoreUnavailable
+from .db import POOL_WAIT_S, StoreBusy, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 # use, as the engine's pre-ping does on every checkout; busy ones skip the check.
 IDLE_CHECK_S = 1.0
 CONNECT_TIMEOUT_S = 3
-ACQUIRE_TIMEOUT_S = 5.0
+ACQUIRE_TIMEOUT_S = POOL_WAIT_S
 
 
 _IDLE = psycopg.pq.TransactionStatus.IDLE
@@ -107,7 +107,11 @@ class DirectPool:
             async with asyncio.timeout(ACQUIRE_TIMEOUT_S):
                 await self._slots.acquire()
         except TimeoutError as error:
-            raise StoreUnavailable("the database is unavailable, retry later") from error
+            # Every connection of this pool is busy: saturation, not an outage.
+            raise StoreBusy(
+                f"the server is busy: no database connection was free within "
+                f"{ACQUIRE_TIMEOUT_S:g} s; retry later"
+            ) from error
         conn: psycopg.AsyncConnection[Any] | None = None
         try:
             conn = await self._take()

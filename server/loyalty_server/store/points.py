@@ -10,7 +10,9 @@ from operator import itemgetter
 from typing import Any, cast
 
 from psycopg import AsyncConnection as AsyncConnectionPG
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, false, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .coalesce import Coalescer
@@ -57,6 +59,32 @@ _page = (
 async def lock_account(conn: AsyncConnection, customer_id: str) -> AnyRow | None:
     """The account row, locked until the transaction ends (SQLite: already serialized)."""
     return (await conn.execute(_lock_account, {"customer_id": customer_id})).first()
+
+
+def _lock_or_create_many(dialect: str) -> Any:
+    """INSERT the accounts that do not exist (balance 0) and lock those that do, in
+    one pass in the order given: ON CONFLICT DO UPDATE ... WHERE false updates
+    nothing but locks every conflicting row (PostgreSQL's INSERT documentation)."""
+    insert_ = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert_(_accounts)
+    return statement.on_conflict_do_update(
+        index_elements=[_accounts.c.customer_id],
+        set_={"updated_at": statement.excluded.updated_at},
+        where=false(),
+    )
+
+
+async def lock_accounts(conn: AsyncConnection, customer_ids: list[str], now: datetime) -> None:
+    """Lock (creating at balance 0 where absent) every account of a multi-customer
+    write, in code-point order, before anything else of it: the one lock order every
+    path follows, so no two writes can wait for each other in a cycle. Created
+    accounts vanish with a rolled-back transaction."""
+    ordered = sorted(set(customer_ids))  # str order = code points = COLLATE "C"
+    rows = [
+        {"customer_id": c, "balance": Decimal(0), "created_at": now, "updated_at": now}
+        for c in ordered
+    ]
+    await conn.execute(_lock_or_create_many(conn.dialect.name), rows)
 
 
 async def get_account(conn: AsyncConnection, customer_id: str) -> AnyRow | None:
@@ -110,10 +138,10 @@ async def adjustments_page(
 # updates an existing account, so it never creates one. An item that returns no
 # row was not the simple case and wrote nothing: the caller takes the locking
 # path, which gives the exact answer (replay, conflict, insufficient points,
-# bounds). Accounts are taken in code-point order, so two such statements never
-# deadlock each other; against a batch (which locks existing accounts before it
-# inserts new ones) a cycle is possible, and group commit's lock_timeout breaks
-# it (store/db.py): the statement writes nothing and its calls go one by one.
+# bounds). Accounts are taken (inserted or locked) in one pass in code-point
+# order, the order every multi-account write follows (batches: _LOCK_MANY_SQL and
+# lock_accounts), so no cycle can form; group commit's lock_timeout (store/db.py)
+# only keeps one locked row from holding up its batch-mates.
 ADJUST_MANY_SQL = """WITH input AS (
     SELECT * FROM unnest(%(ids)s::text[], %(customers)s::text[], %(deltas)s::numeric[],
                          %(reasons)s::text[], %(keys)s::text[], %(hashes)s::text[],
@@ -221,19 +249,22 @@ async def adjust_with_history(
     return balance, rows
 
 
-# PostgreSQL batch (store/direct.py): one transaction of five statements for up to
-# 1,000 adjustments. Existing accounts are locked in code-point order (as the
-# locking path does, so the two cannot deadlock each other); new accounts are
-# inserted only if still absent, else the batch is left to the locking path.
-_LOCK_MANY_SQL = """SELECT customer_id, balance FROM point_accounts
-WHERE customer_id = ANY(%(ids)s::text[]) ORDER BY customer_id COLLATE "C" FOR UPDATE"""
+# PostgreSQL batch (store/direct.py): one transaction of four statements for up to
+# 1,000 adjustments. Its first statement takes every account it touches in one
+# pass in code-point order, inserting the absent ones at 0 and locking the others
+# (ON CONFLICT DO UPDATE ... WHERE false locks without updating): the same order
+# as the locking path and group commit, so none of them can deadlock another.
+# Creating absent accounts one by one in request order used to: two batches
+# naming the same new customers in other orders each waited for the other's insert.
+_LOCK_MANY_SQL = """INSERT INTO point_accounts AS a (customer_id, balance, created_at, updated_at)
+SELECT c, 0, %(now)s, %(now)s FROM unnest(%(ids)s::text[]) AS t(c) ORDER BY c COLLATE "C"
+ON CONFLICT (customer_id) DO UPDATE SET updated_at = a.updated_at WHERE false"""
+_LOCKED_SQL = """SELECT customer_id, balance FROM point_accounts
+WHERE customer_id = ANY(%(ids)s::text[])"""
 _KEYS_USED_SQL = """SELECT 1 FROM point_adjustments AS a
 JOIN unnest(%(customers)s::text[], %(keys)s::text[]) AS k(customer_id, idempotency_key)
   ON a.customer_id = k.customer_id AND a.idempotency_key = k.idempotency_key
 LIMIT 1"""
-_INSERT_NEW_SQL = """INSERT INTO point_accounts (customer_id, balance, created_at, updated_at)
-SELECT c, b, %(now)s, %(now)s FROM unnest(%(ids)s::text[], %(balances)s::numeric[]) AS t(c, b)
-ON CONFLICT (customer_id) DO NOTHING"""
 _UPDATE_MANY_SQL = """UPDATE point_accounts AS a SET balance = t.b, updated_at = %(now)s
 FROM unnest(%(ids)s::text[], %(balances)s::numeric[]) AS t(c, b) WHERE a.customer_id = t.c"""
 _INSERT_LEDGER_SQL = """INSERT INTO point_adjustments
@@ -256,14 +287,17 @@ async def adjust_batch_direct(
     plan: Callable[[dict[str, Decimal]], list[dict[str, Any]] | None],
     now: datetime,
 ) -> list[dict[str, Any]] | None:
-    """Lock the accounts, let `plan` turn their balances into ledger rows (in order,
-    each with id, customer_id, delta, reason, balance_after, idempotency_key,
-    request_hash), write them and the final balances. None, with nothing written,
-    when a key was used before or `plan` refuses: the locking path decides those."""
+    """Lock the accounts (see _LOCK_MANY_SQL), let `plan` turn their balances into
+    ledger rows (in order, each with id, customer_id, delta, reason, balance_after,
+    idempotency_key, request_hash), write them and the final balances. None, with
+    nothing written, when a key was used before or `plan` refuses: the locking path
+    decides those."""
     try:
         async with pool.connection() as conn, conn.transaction():
             ids = sorted(set(customer_ids))
-            locked = await (await conn.execute(_LOCK_MANY_SQL, {"ids": ids})).fetchall()
+            await conn.execute(_LOCK_MANY_SQL, {"ids": ids, "now": now})
+            locked = await (await conn.execute(_LOCKED_SQL, {"ids": ids})).fetchall()
+            # An account created just now reads 0, as an absent one would.
             balances: dict[str, Decimal] = {row[0]: row[1] for row in locked}
             if keys:
                 params = {"customers": [c for c, _ in keys], "keys": [k for _, k in keys]}
@@ -275,20 +309,10 @@ async def adjust_batch_direct(
             final: dict[str, Decimal] = {}
             for row in rows:
                 final[row["customer_id"]] = row["balance_after"]
-            new = [c for c in final if c not in balances]
-            if new:
-                cursor = await conn.execute(
-                    _INSERT_NEW_SQL,
-                    {"ids": new, "balances": [final[c] for c in new], "now": now},
-                )
-                if cursor.rowcount != len(new):  # created meanwhile by someone else
-                    raise _Rollback
-            old = [c for c in final if c in balances]
-            if old:
-                await conn.execute(
-                    _UPDATE_MANY_SQL,
-                    {"ids": old, "balances": [final[c] for c in old], "now": now},
-                )
+            await conn.execute(
+                _UPDATE_MANY_SQL,
+                {"ids": list(final), "balances": list(final.values()), "now": now},
+            )
             await conn.execute(
                 _INSERT_LEDGER_SQL,
                 {**_ledger_arrays(rows, balances="balance_after"), "now": now},

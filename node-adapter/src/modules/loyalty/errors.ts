@@ -30,6 +30,8 @@ const REASON_TO_TYPE: Record<string, string> = {
   UNAUTHORIZED: MedusaError.Types.UNAUTHORIZED,
   FORBIDDEN: MedusaError.Types.FORBIDDEN,
   UNAVAILABLE: MedusaError.Types.UNEXPECTED_STATE,
+  // The service is saturated (RESOURCE_EXHAUSTED): a transient state, retry later.
+  BUSY: MedusaError.Types.UNEXPECTED_STATE,
 }
 
 /** Fallback when a status carries no ErrorInfo (a proxy, or a transport error). */
