@@ -414,3 +414,49 @@ def test_sqlite_deadline_storm_drops_abandoned_work_and_logs_the_truth(
         1 for e in storm_lines if e["code"] == "OK" or (e["code"] == "CANCELLED" and e["applied"])
     )
     assert logged_applied == applied, (logged_applied, applied, outcomes)
+
+
+# ------------------------------------------------------------ 3b. saturation
+
+
+@pytest.mark.reliability
+def test_pool_wait_is_busy_not_unavailable(
+    start_server: Callable[..., ServerProcess], backend: str, uid: str
+) -> None:
+    """Every connection of the process is stuck behind a row lock held outside: the
+    calls that find no connection within the bound are RESOURCE_EXHAUSTED / BUSY
+    (the database is healthy), and all is well once the lock goes."""
+    if backend != "postgres":
+        pytest.skip("connection pools: PostgreSQL")
+    server = start_server(db_pool_size=2)
+    customer = f"cus_busy_{uid}"
+    with server.channel() as channel:
+        stub = LoyaltyServiceStub(channel)
+        stub.AdjustPoints(pb.AdjustPointsRequest(customer_id=customer, delta="100"), timeout=10)
+        url = server.database_url.replace("postgresql+psycopg://", "postgresql://", 1)
+        with psycopg.connect(url) as holder:
+            holder.execute(
+                "SELECT 1 FROM point_accounts WHERE customer_id = %s FOR UPDATE", (customer,)
+            )
+            futures = [
+                stub.AdjustPoints.future(
+                    pb.AdjustPointsRequest(customer_id=customer, delta="1", include_history=True),
+                    timeout=20,
+                )
+                for _ in range(8)
+            ]
+            codes: list[grpc.StatusCode] = []
+            for future in futures[1:]:
+                try:
+                    future.result()
+                    codes.append(grpc.StatusCode.OK)
+                except grpc.RpcError as error:
+                    codes.append(error.code())
+                    if error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED:
+                        rich = rich_error(error)
+                        assert rich.reason == "BUSY" and "busy" in rich.message, rich
+            holder.rollback()
+        assert grpc.StatusCode.UNAVAILABLE not in codes, codes
+        assert grpc.StatusCode.RESOURCE_EXHAUSTED in codes, codes
+        futures[0].result()  # the one that had a connection finishes once the lock goes
+        stub.AdjustPoints(pb.AdjustPointsRequest(customer_id=customer, delta="1"), timeout=10)
