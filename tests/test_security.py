@@ -235,6 +235,16 @@ def valid_request(stub: LoyaltyServiceStub, rpc: str, uid: str) -> Any:
         return pb.ListGiftCardsRequest(take=1)
     if rpc == "GetOptions":
         return pb.GetOptionsRequest()
+    if rpc == "CreateStoreCreditAccounts":
+        return pb.CreateStoreCreditAccountsRequest(
+            accounts=[pb.CreateStoreCreditAccountInput(currency_code="usd")]
+        )
+    if rpc == "ListStoreCreditAccounts":
+        return pb.ListStoreCreditAccountsRequest(take=1)
+    if rpc == "ListAccountTransactions":
+        return pb.ListAccountTransactionsRequest(take=1)
+    if rpc in STORE_CREDIT_RPCS:
+        return _store_credit_request(stub, rpc)
     card = _new_card(stub, uid)
     if rpc == "UpdateGiftCards":
         return pb.UpdateGiftCardsRequest(gift_cards=[pb.UpdateGiftCardInput(id=card.id, note="x")])
@@ -254,6 +264,55 @@ def valid_request(stub: LoyaltyServiceStub, rpc: str, uid: str) -> Any:
     if rpc == "ListGiftCardTransactions":
         return pb.ListGiftCardTransactionsRequest(gift_card_id=card.id)
     raise AssertionError(f"no valid request for {rpc}")
+
+
+STORE_CREDIT_RPCS = {
+    "UpdateStoreCreditAccounts",
+    "RetrieveStoreCreditAccount",
+    "DeleteStoreCreditAccounts",
+    "SoftDeleteStoreCreditAccounts",
+    "RestoreStoreCreditAccounts",
+    "CreditAccounts",
+    "DebitAccounts",
+    "RetrieveAccountStats",
+    "DeleteAccountTransactions",
+}
+
+
+def _store_credit_request(stub: LoyaltyServiceStub, rpc: str) -> Any:
+    """A request on a fresh account holding 10 (one credit), made with the rw key."""
+    account = stub.CreateStoreCreditAccounts(
+        pb.CreateStoreCreditAccountsRequest(
+            accounts=[pb.CreateStoreCreditAccountInput(currency_code="usd")]
+        ),
+        metadata=bearer(RW_KEY),
+        timeout=10,
+    ).accounts[0]
+    funded = stub.CreditAccounts(
+        pb.CreditAccountsRequest(
+            credits=[pb.AccountEntryInput(account_id=account.id, amount="10")]
+        ),
+        metadata=bearer(RW_KEY),
+        timeout=10,
+    ).transactions[0]
+    if rpc == "UpdateStoreCreditAccounts":
+        return pb.UpdateStoreCreditAccountsRequest(
+            accounts=[pb.UpdateStoreCreditAccountInput(id=account.id, code=f"SC-{account.id[-8:]}")]
+        )
+    if rpc == "RetrieveStoreCreditAccount":
+        return pb.RetrieveStoreCreditAccountRequest(id=account.id)
+    if rpc in ("DeleteStoreCreditAccounts", "SoftDeleteStoreCreditAccounts"):
+        return getattr(pb, f"{rpc}Request")(ids=[account.id])
+    if rpc == "RestoreStoreCreditAccounts":
+        return pb.RestoreStoreCreditAccountsRequest(ids=[account.id])
+    if rpc in ("CreditAccounts", "DebitAccounts"):
+        entries = [pb.AccountEntryInput(account_id=account.id, amount="1")]
+        if rpc == "CreditAccounts":
+            return pb.CreditAccountsRequest(credits=entries)
+        return pb.DebitAccountsRequest(debits=entries)
+    if rpc == "RetrieveAccountStats":
+        return pb.RetrieveAccountStatsRequest(account_id=account.id)
+    return pb.DeleteAccountTransactionsRequest(ids=[funded.id])
 
 
 def empty_request(rpc: str) -> Any:

@@ -99,6 +99,8 @@ FIELDS = {name: string_fields(SERVICE.methods_by_name[name].input_type) for name
 
 # ------------------------------------------------------ the baselines
 
+ACCOUNT = "sc_acc_hostile_input"
+
 
 @pytest.fixture
 def card(stub: LoyaltyServiceStub, uid: str) -> pb.GiftCard:
@@ -157,6 +159,50 @@ def baseline(rpc: str, card: pb.GiftCard, uid: str) -> Message:
         ),
         "ListGiftCardTransactions": pb.ListGiftCardTransactionsRequest(gift_card_id=card.id),
         "GetOptions": pb.GetOptionsRequest(),
+        # Store credit: the account may not exist (NOT_FOUND is an answer too); every
+        # field is checked before any look-up, so bad input is INVALID_ARGUMENT first.
+        "CreateStoreCreditAccounts": pb.CreateStoreCreditAccountsRequest(
+            accounts=[
+                pb.CreateStoreCreditAccountInput(
+                    customer_id=customer, code=f"SC{uid}"[:60], currency_code="usd"
+                )
+            ]
+        ),
+        "UpdateStoreCreditAccounts": pb.UpdateStoreCreditAccountsRequest(
+            accounts=[pb.UpdateStoreCreditAccountInput(id=ACCOUNT, customer_id=customer)]
+        ),
+        "RetrieveStoreCreditAccount": pb.RetrieveStoreCreditAccountRequest(id=ACCOUNT),
+        "ListStoreCreditAccounts": pb.ListStoreCreditAccountsRequest(take=5),
+        "DeleteStoreCreditAccounts": pb.DeleteStoreCreditAccountsRequest(ids=[ACCOUNT]),
+        "SoftDeleteStoreCreditAccounts": pb.SoftDeleteStoreCreditAccountsRequest(ids=[ACCOUNT]),
+        "RestoreStoreCreditAccounts": pb.RestoreStoreCreditAccountsRequest(ids=[ACCOUNT]),
+        "CreditAccounts": pb.CreditAccountsRequest(
+            credits=[
+                pb.AccountEntryInput(
+                    account_id=ACCOUNT,
+                    amount="1",
+                    note="n",
+                    reference="r",
+                    reference_id="ref",
+                    idempotency_key=f"c_{uid}",
+                )
+            ]
+        ),
+        "DebitAccounts": pb.DebitAccountsRequest(
+            debits=[
+                pb.AccountEntryInput(
+                    account_id=ACCOUNT,
+                    amount="1",
+                    note="n",
+                    reference="r",
+                    reference_id="ref",
+                    idempotency_key=f"d_{uid}",
+                )
+            ]
+        ),
+        "RetrieveAccountStats": pb.RetrieveAccountStatsRequest(account_id=ACCOUNT),
+        "ListAccountTransactions": pb.ListAccountTransactionsRequest(take=5),
+        "DeleteAccountTransactions": pb.DeleteAccountTransactionsRequest(ids=["sc_trx_none"]),
     }
     return requests[rpc]
 

@@ -20,6 +20,7 @@ from .api.servicer import LoyaltyServicer
 from .config import Settings
 from .domain.gift_cards import GiftCards
 from .domain.points import Points
+from .domain.store_credit import StoreCredit
 from .store.db import Database
 
 log = logging.getLogger(__name__)
@@ -53,13 +54,16 @@ class LoyaltyApp:
                 ("grpc.so_reuseport", 1 if settings.workers > 1 else 0),
             ],
         )
+        credit = StoreCredit(self.db)
         servicer = LoyaltyServicer(
             Points(self.db, allow_negative_balances=settings.allow_negative_balances),
             GiftCards(
                 self.db,
                 code_prefix=settings.gift_card_code_prefix,
                 code_sections=settings.gift_card_code_sections,
+                credit=credit,
             ),
+            credit,
         )
         loyalty_pb2_grpc.add_LoyaltyServiceServicer_to_server(servicer, self.server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)

@@ -9,8 +9,13 @@ Invariants checked on the whole database (issue 7):
    plus its `delta`, and the last one is the stored balance.
 3. No point balance (stored or `balance_after`) below zero unless negative balances
    are allowed; no gift card balance below zero, ever.
-4. One idempotency key is at most one ledger row (per customer, per gift card), and a
-   keyed row carries the request hash that replays are compared with.
+4. One idempotency key is at most one ledger row (per customer, per gift card, per
+   store-credit account), and a keyed row carries the request hash that replays are
+   compared with.
+5. Every store-credit account's credits and debits equal the totals of its
+   transactions that are not voided, balance = credits - debits, and balance >= 0.
+6. A gift card funded by a store-credit account has that account's balance (its
+   own ledger is not where its money moves: invariant 1 does not apply to it).
 
 Gift card ledgers are not checked as a chain: changing a card's `value` moves its
 balance without a ledger row (balance = value - spent), so invariant 1 is the
@@ -39,16 +44,32 @@ from sqlalchemy.pool import NullPool
 
 from .domain.money import format_decimal
 from .store.db import sync_url
-from .store.models import GiftCard, GiftCardTransaction, PointAccount, PointAdjustment
+from .store.models import (
+    GiftCard,
+    GiftCardTransaction,
+    PointAccount,
+    PointAdjustment,
+    StoreCreditAccount,
+    StoreCreditTransaction,
+)
 
 ZERO = Decimal(0)
 BATCH = 2000
-TABLES = ("point_accounts", "point_adjustments", "gift_cards", "gift_card_transactions")
+TABLES = (
+    "point_accounts",
+    "point_adjustments",
+    "gift_cards",
+    "gift_card_transactions",
+    "store_credit_accounts",
+    "store_credit_transactions",
+)
 
 _accounts = PointAccount.__table__
 _adjustments = PointAdjustment.__table__
 _cards = GiftCard.__table__
 _transactions = GiftCardTransaction.__table__
+_credit_accounts = StoreCreditAccount.__table__
+_credit_ledger = StoreCreditTransaction.__table__
 
 
 class CannotVerify(Exception):
@@ -65,6 +86,8 @@ class Report:
     adjustments: int = 0
     gift_cards: int = 0
     transactions: int = 0
+    store_credit_accounts: int = 0
+    store_credit_transactions: int = 0
 
     @property
     def ok(self) -> bool:
@@ -78,7 +101,9 @@ class Report:
     def summary(self) -> str:
         scanned = (
             f"{self.accounts} point accounts ({self.adjustments} adjustments), "
-            f"{self.gift_cards} gift cards ({self.transactions} transactions)"
+            f"{self.gift_cards} gift cards ({self.transactions} transactions), "
+            f"{self.store_credit_accounts} store-credit accounts "
+            f"({self.store_credit_transactions} transactions)"
         )
         if self.ok:
             negative = (
@@ -212,16 +237,25 @@ def _check_gift_cards(conn: Connection, report: Report) -> None:
             _transactions.c.type,
             _transactions.c.amount,
             _transactions.c.balance_after,
+            _credit_accounts.c.id.label("funding_id"),
+            _credit_accounts.c.balance.label("funding_balance"),
         )
-        .select_from(_cards.outerjoin(_transactions, _transactions.c.gift_card_id == _cards.c.id))
+        .select_from(
+            _cards.outerjoin(_transactions, _transactions.c.gift_card_id == _cards.c.id).outerjoin(
+                _credit_accounts, _credit_accounts.c.gift_card_id == _cards.c.id
+            )
+        )
         .order_by(_cards.c.id, _transactions.c.seq),
     )
     for card_id, group in itertools.groupby(rows, key=lambda row: row.card_id):
         report.gift_cards += 1
         value = balance = ZERO
         debits = credits = ZERO
+        funding: tuple[str, Decimal] | None = None
         for row in group:
             value, balance = row.value, row.balance
+            if row.funding_id is not None:
+                funding = (row.funding_id, row.funding_balance)
             if row.seq is None:
                 break
             report.transactions += 1
@@ -241,6 +275,13 @@ def _check_gift_cards(conn: Connection, report: Report) -> None:
                     f"gift card {card_id}: transaction {row.id} left the balance negative "
                     f"({_m(row.balance_after)})"
                 )
+        if funding is not None:  # invariant 6: its money is its account's
+            if balance != funding[1]:
+                report.add(
+                    f"gift card {card_id}: stored balance {_m(balance)} != balance "
+                    f"{_m(funding[1])} of the store-credit account {funding[0]} funding it"
+                )
+            continue
         expected = value - debits + credits
         if balance != expected:
             report.add(
@@ -263,10 +304,70 @@ def _check_gift_cards(conn: Connection, report: Report) -> None:
         report.add(f"gift card {card_id}: {count} transaction(s) but no gift card row")
 
 
+def _check_store_credit(conn: Connection, report: Report) -> None:
+    rows = _stream(
+        conn,
+        select(
+            _credit_accounts.c.id.label("account_id"),
+            _credit_accounts.c.balance,
+            _credit_accounts.c.credits,
+            _credit_accounts.c.debits,
+            _credit_ledger.c.seq,
+            _credit_ledger.c.id,
+            _credit_ledger.c.type,
+            _credit_ledger.c.amount,
+            _credit_ledger.c.deleted_at,
+        )
+        .select_from(
+            _credit_accounts.outerjoin(
+                _credit_ledger, _credit_ledger.c.account_id == _credit_accounts.c.id
+            )
+        )
+        .order_by(_credit_accounts.c.id, _credit_ledger.c.seq),
+    )
+    for account_id, group in itertools.groupby(rows, key=lambda row: row.account_id):
+        report.store_credit_accounts += 1
+        stored = (ZERO, ZERO, ZERO)
+        credits = debits = ZERO
+        for row in group:
+            stored = (row.balance, row.credits, row.debits)
+            if row.seq is None:
+                break
+            report.store_credit_transactions += 1
+            if row.amount <= 0:
+                report.add(
+                    f"store-credit account {account_id}: transaction {row.id} has a "
+                    f"non-positive amount {_m(row.amount)}"
+                )
+            if row.type not in ("credit", "debit"):
+                report.add(
+                    f"store-credit account {account_id}: transaction {row.id} has type {row.type!r}"
+                )
+            elif row.deleted_at is None:  # voided ones count for nothing
+                if row.type == "credit":
+                    credits += row.amount
+                else:
+                    debits += row.amount
+        balance, stored_credits, stored_debits = stored
+        if (stored_credits, stored_debits) != (credits, debits):
+            report.add(
+                f"store-credit account {account_id}: stored credits {_m(stored_credits)} / "
+                f"debits {_m(stored_debits)} != its transactions' {_m(credits)} / {_m(debits)}"
+            )
+        if balance != stored_credits - stored_debits:
+            report.add(
+                f"store-credit account {account_id}: stored balance {_m(balance)} != credits "
+                f"{_m(stored_credits)} - debits {_m(stored_debits)}"
+            )
+        if balance < 0:
+            report.add(f"store-credit account {account_id}: negative balance {_m(balance)}")
+
+
 def _check_keys(conn: Connection, report: Report) -> None:
     for table, owner, what in (
         (_adjustments, _adjustments.c.customer_id, "customer"),
         (_transactions, _transactions.c.gift_card_id, "gift card"),
+        (_credit_ledger, _credit_ledger.c.account_id, "store-credit account"),
     ):
         key = table.c.idempotency_key
         repeated = conn.execute(
@@ -307,6 +408,7 @@ def verify(database_url: str, *, allow_negative_balances: bool = False) -> Repor
             with localcontext(Context(prec=60)):  # sums of NUMERIC(30, 6) stay exact
                 _check_points(conn, report, allow_negative_balances)
                 _check_gift_cards(conn, report)
+                _check_store_credit(conn, report)
             _check_keys(conn, report)
             conn.rollback()
         return report

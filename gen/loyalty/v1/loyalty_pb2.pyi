@@ -23,12 +23,21 @@ class GiftCardTransactionType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper)
     GIFT_CARD_TRANSACTION_TYPE_UNSPECIFIED: _ClassVar[GiftCardTransactionType]
     GIFT_CARD_TRANSACTION_TYPE_DEBIT: _ClassVar[GiftCardTransactionType]
     GIFT_CARD_TRANSACTION_TYPE_CREDIT: _ClassVar[GiftCardTransactionType]
+
+class AccountTransactionType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ACCOUNT_TRANSACTION_TYPE_UNSPECIFIED: _ClassVar[AccountTransactionType]
+    ACCOUNT_TRANSACTION_TYPE_CREDIT: _ClassVar[AccountTransactionType]
+    ACCOUNT_TRANSACTION_TYPE_DEBIT: _ClassVar[AccountTransactionType]
 GIFT_CARD_STATUS_UNSPECIFIED: GiftCardStatus
 GIFT_CARD_STATUS_PENDING: GiftCardStatus
 GIFT_CARD_STATUS_REDEEMED: GiftCardStatus
 GIFT_CARD_TRANSACTION_TYPE_UNSPECIFIED: GiftCardTransactionType
 GIFT_CARD_TRANSACTION_TYPE_DEBIT: GiftCardTransactionType
 GIFT_CARD_TRANSACTION_TYPE_CREDIT: GiftCardTransactionType
+ACCOUNT_TRANSACTION_TYPE_UNSPECIFIED: AccountTransactionType
+ACCOUNT_TRANSACTION_TYPE_CREDIT: AccountTransactionType
+ACCOUNT_TRANSACTION_TYPE_DEBIT: AccountTransactionType
 
 class PointAdjustment(_message.Message):
     __slots__ = ("id", "customer_id", "delta", "reason", "balance_after", "created_at")
@@ -445,3 +454,291 @@ class GetOptionsResponse(_message.Message):
     prefix: str
     sections: int
     def __init__(self, prefix: _Optional[str] = ..., sections: _Optional[int] = ...) -> None: ...
+
+class StoreCreditAccount(_message.Message):
+    __slots__ = ("id", "customer_id", "code", "currency_code", "metadata", "balance", "credits", "debits", "created_at", "updated_at", "deleted_at", "gift_card_id")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    CURRENCY_CODE_FIELD_NUMBER: _ClassVar[int]
+    METADATA_FIELD_NUMBER: _ClassVar[int]
+    BALANCE_FIELD_NUMBER: _ClassVar[int]
+    CREDITS_FIELD_NUMBER: _ClassVar[int]
+    DEBITS_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    DELETED_AT_FIELD_NUMBER: _ClassVar[int]
+    GIFT_CARD_ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    customer_id: str
+    code: str
+    currency_code: str
+    metadata: _struct_pb2.Struct
+    balance: str
+    credits: str
+    debits: str
+    created_at: _timestamp_pb2.Timestamp
+    updated_at: _timestamp_pb2.Timestamp
+    deleted_at: _timestamp_pb2.Timestamp
+    gift_card_id: str
+    def __init__(self, id: _Optional[str] = ..., customer_id: _Optional[str] = ..., code: _Optional[str] = ..., currency_code: _Optional[str] = ..., metadata: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., balance: _Optional[str] = ..., credits: _Optional[str] = ..., debits: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., deleted_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., gift_card_id: _Optional[str] = ...) -> None: ...
+
+class CreateStoreCreditAccountInput(_message.Message):
+    __slots__ = ("customer_id", "code", "currency_code", "metadata")
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    CURRENCY_CODE_FIELD_NUMBER: _ClassVar[int]
+    METADATA_FIELD_NUMBER: _ClassVar[int]
+    customer_id: str
+    code: str
+    currency_code: str
+    metadata: _struct_pb2.Struct
+    def __init__(self, customer_id: _Optional[str] = ..., code: _Optional[str] = ..., currency_code: _Optional[str] = ..., metadata: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+
+class CreateStoreCreditAccountsRequest(_message.Message):
+    __slots__ = ("accounts",)
+    ACCOUNTS_FIELD_NUMBER: _ClassVar[int]
+    accounts: _containers.RepeatedCompositeFieldContainer[CreateStoreCreditAccountInput]
+    def __init__(self, accounts: _Optional[_Iterable[_Union[CreateStoreCreditAccountInput, _Mapping]]] = ...) -> None: ...
+
+class CreateStoreCreditAccountsResponse(_message.Message):
+    __slots__ = ("accounts",)
+    ACCOUNTS_FIELD_NUMBER: _ClassVar[int]
+    accounts: _containers.RepeatedCompositeFieldContainer[StoreCreditAccount]
+    def __init__(self, accounts: _Optional[_Iterable[_Union[StoreCreditAccount, _Mapping]]] = ...) -> None: ...
+
+class UpdateStoreCreditAccountInput(_message.Message):
+    __slots__ = ("id", "customer_id", "code", "currency_code", "metadata", "update_mask")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    CURRENCY_CODE_FIELD_NUMBER: _ClassVar[int]
+    METADATA_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_MASK_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    customer_id: str
+    code: str
+    currency_code: str
+    metadata: _struct_pb2.Struct
+    update_mask: _field_mask_pb2.FieldMask
+    def __init__(self, id: _Optional[str] = ..., customer_id: _Optional[str] = ..., code: _Optional[str] = ..., currency_code: _Optional[str] = ..., metadata: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ...) -> None: ...
+
+class UpdateStoreCreditAccountsRequest(_message.Message):
+    __slots__ = ("accounts",)
+    ACCOUNTS_FIELD_NUMBER: _ClassVar[int]
+    accounts: _containers.RepeatedCompositeFieldContainer[UpdateStoreCreditAccountInput]
+    def __init__(self, accounts: _Optional[_Iterable[_Union[UpdateStoreCreditAccountInput, _Mapping]]] = ...) -> None: ...
+
+class UpdateStoreCreditAccountsResponse(_message.Message):
+    __slots__ = ("accounts",)
+    ACCOUNTS_FIELD_NUMBER: _ClassVar[int]
+    accounts: _containers.RepeatedCompositeFieldContainer[StoreCreditAccount]
+    def __init__(self, accounts: _Optional[_Iterable[_Union[StoreCreditAccount, _Mapping]]] = ...) -> None: ...
+
+class RetrieveStoreCreditAccountRequest(_message.Message):
+    __slots__ = ("id", "code")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    code: str
+    def __init__(self, id: _Optional[str] = ..., code: _Optional[str] = ...) -> None: ...
+
+class ListStoreCreditAccountsRequest(_message.Message):
+    __slots__ = ("id", "customer_id", "currency_code", "code", "q", "skip", "take", "order", "with_deleted", "with_count")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    CURRENCY_CODE_FIELD_NUMBER: _ClassVar[int]
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    Q_FIELD_NUMBER: _ClassVar[int]
+    SKIP_FIELD_NUMBER: _ClassVar[int]
+    TAKE_FIELD_NUMBER: _ClassVar[int]
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    WITH_DELETED_FIELD_NUMBER: _ClassVar[int]
+    WITH_COUNT_FIELD_NUMBER: _ClassVar[int]
+    id: _containers.RepeatedScalarFieldContainer[str]
+    customer_id: _containers.RepeatedScalarFieldContainer[str]
+    currency_code: _containers.RepeatedScalarFieldContainer[str]
+    code: _containers.RepeatedScalarFieldContainer[str]
+    q: str
+    skip: int
+    take: int
+    order: str
+    with_deleted: bool
+    with_count: bool
+    def __init__(self, id: _Optional[_Iterable[str]] = ..., customer_id: _Optional[_Iterable[str]] = ..., currency_code: _Optional[_Iterable[str]] = ..., code: _Optional[_Iterable[str]] = ..., q: _Optional[str] = ..., skip: _Optional[int] = ..., take: _Optional[int] = ..., order: _Optional[str] = ..., with_deleted: _Optional[bool] = ..., with_count: _Optional[bool] = ...) -> None: ...
+
+class ListStoreCreditAccountsResponse(_message.Message):
+    __slots__ = ("accounts", "count")
+    ACCOUNTS_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    accounts: _containers.RepeatedCompositeFieldContainer[StoreCreditAccount]
+    count: int
+    def __init__(self, accounts: _Optional[_Iterable[_Union[StoreCreditAccount, _Mapping]]] = ..., count: _Optional[int] = ...) -> None: ...
+
+class DeleteStoreCreditAccountsRequest(_message.Message):
+    __slots__ = ("ids",)
+    IDS_FIELD_NUMBER: _ClassVar[int]
+    ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class DeleteStoreCreditAccountsResponse(_message.Message):
+    __slots__ = ("ids",)
+    IDS_FIELD_NUMBER: _ClassVar[int]
+    ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class SoftDeleteStoreCreditAccountsRequest(_message.Message):
+    __slots__ = ("ids",)
+    IDS_FIELD_NUMBER: _ClassVar[int]
+    ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class SoftDeleteStoreCreditAccountsResponse(_message.Message):
+    __slots__ = ("ids",)
+    IDS_FIELD_NUMBER: _ClassVar[int]
+    ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class RestoreStoreCreditAccountsRequest(_message.Message):
+    __slots__ = ("ids",)
+    IDS_FIELD_NUMBER: _ClassVar[int]
+    ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class RestoreStoreCreditAccountsResponse(_message.Message):
+    __slots__ = ("ids",)
+    IDS_FIELD_NUMBER: _ClassVar[int]
+    ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class AccountTransaction(_message.Message):
+    __slots__ = ("id", "account_id", "type", "amount", "note", "reference", "reference_id", "metadata", "created_at", "deleted_at")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_ID_FIELD_NUMBER: _ClassVar[int]
+    METADATA_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    DELETED_AT_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    account_id: str
+    type: AccountTransactionType
+    amount: str
+    note: str
+    reference: str
+    reference_id: str
+    metadata: _struct_pb2.Struct
+    created_at: _timestamp_pb2.Timestamp
+    deleted_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., account_id: _Optional[str] = ..., type: _Optional[_Union[AccountTransactionType, str]] = ..., amount: _Optional[str] = ..., note: _Optional[str] = ..., reference: _Optional[str] = ..., reference_id: _Optional[str] = ..., metadata: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., deleted_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class AccountEntryInput(_message.Message):
+    __slots__ = ("account_id", "amount", "note", "reference", "reference_id", "metadata", "idempotency_key")
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_ID_FIELD_NUMBER: _ClassVar[int]
+    METADATA_FIELD_NUMBER: _ClassVar[int]
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    account_id: str
+    amount: str
+    note: str
+    reference: str
+    reference_id: str
+    metadata: _struct_pb2.Struct
+    idempotency_key: str
+    def __init__(self, account_id: _Optional[str] = ..., amount: _Optional[str] = ..., note: _Optional[str] = ..., reference: _Optional[str] = ..., reference_id: _Optional[str] = ..., metadata: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
+
+class CreditAccountsRequest(_message.Message):
+    __slots__ = ("credits",)
+    CREDITS_FIELD_NUMBER: _ClassVar[int]
+    credits: _containers.RepeatedCompositeFieldContainer[AccountEntryInput]
+    def __init__(self, credits: _Optional[_Iterable[_Union[AccountEntryInput, _Mapping]]] = ...) -> None: ...
+
+class CreditAccountsResponse(_message.Message):
+    __slots__ = ("transactions", "replayed")
+    TRANSACTIONS_FIELD_NUMBER: _ClassVar[int]
+    REPLAYED_FIELD_NUMBER: _ClassVar[int]
+    transactions: _containers.RepeatedCompositeFieldContainer[AccountTransaction]
+    replayed: bool
+    def __init__(self, transactions: _Optional[_Iterable[_Union[AccountTransaction, _Mapping]]] = ..., replayed: _Optional[bool] = ...) -> None: ...
+
+class DebitAccountsRequest(_message.Message):
+    __slots__ = ("debits",)
+    DEBITS_FIELD_NUMBER: _ClassVar[int]
+    debits: _containers.RepeatedCompositeFieldContainer[AccountEntryInput]
+    def __init__(self, debits: _Optional[_Iterable[_Union[AccountEntryInput, _Mapping]]] = ...) -> None: ...
+
+class DebitAccountsResponse(_message.Message):
+    __slots__ = ("transactions", "replayed")
+    TRANSACTIONS_FIELD_NUMBER: _ClassVar[int]
+    REPLAYED_FIELD_NUMBER: _ClassVar[int]
+    transactions: _containers.RepeatedCompositeFieldContainer[AccountTransaction]
+    replayed: bool
+    def __init__(self, transactions: _Optional[_Iterable[_Union[AccountTransaction, _Mapping]]] = ..., replayed: _Optional[bool] = ...) -> None: ...
+
+class RetrieveAccountStatsRequest(_message.Message):
+    __slots__ = ("account_id",)
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    account_id: str
+    def __init__(self, account_id: _Optional[str] = ...) -> None: ...
+
+class RetrieveAccountStatsResponse(_message.Message):
+    __slots__ = ("id", "balance", "credits", "debits")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    BALANCE_FIELD_NUMBER: _ClassVar[int]
+    CREDITS_FIELD_NUMBER: _ClassVar[int]
+    DEBITS_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    balance: str
+    credits: str
+    debits: str
+    def __init__(self, id: _Optional[str] = ..., balance: _Optional[str] = ..., credits: _Optional[str] = ..., debits: _Optional[str] = ...) -> None: ...
+
+class ListAccountTransactionsRequest(_message.Message):
+    __slots__ = ("id", "account_id", "type", "reference", "reference_id", "skip", "take", "order", "with_deleted", "with_count")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_ID_FIELD_NUMBER: _ClassVar[int]
+    SKIP_FIELD_NUMBER: _ClassVar[int]
+    TAKE_FIELD_NUMBER: _ClassVar[int]
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    WITH_DELETED_FIELD_NUMBER: _ClassVar[int]
+    WITH_COUNT_FIELD_NUMBER: _ClassVar[int]
+    id: _containers.RepeatedScalarFieldContainer[str]
+    account_id: _containers.RepeatedScalarFieldContainer[str]
+    type: _containers.RepeatedScalarFieldContainer[AccountTransactionType]
+    reference: _containers.RepeatedScalarFieldContainer[str]
+    reference_id: _containers.RepeatedScalarFieldContainer[str]
+    skip: int
+    take: int
+    order: str
+    with_deleted: bool
+    with_count: bool
+    def __init__(self, id: _Optional[_Iterable[str]] = ..., account_id: _Optional[_Iterable[str]] = ..., type: _Optional[_Iterable[_Union[AccountTransactionType, str]]] = ..., reference: _Optional[_Iterable[str]] = ..., reference_id: _Optional[_Iterable[str]] = ..., skip: _Optional[int] = ..., take: _Optional[int] = ..., order: _Optional[str] = ..., with_deleted: _Optional[bool] = ..., with_count: _Optional[bool] = ...) -> None: ...
+
+class ListAccountTransactionsResponse(_message.Message):
+    __slots__ = ("transactions", "count")
+    TRANSACTIONS_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    transactions: _containers.RepeatedCompositeFieldContainer[AccountTransaction]
+    count: int
+    def __init__(self, transactions: _Optional[_Iterable[_Union[AccountTransaction, _Mapping]]] = ..., count: _Optional[int] = ...) -> None: ...
+
+class DeleteAccountTransactionsRequest(_message.Message):
+    __slots__ = ("ids",)
+    IDS_FIELD_NUMBER: _ClassVar[int]
+    ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class DeleteAccountTransactionsResponse(_message.Message):
+    __slots__ = ("ids",)
+    IDS_FIELD_NUMBER: _ClassVar[int]
+    ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, ids: _Optional[_Iterable[str]] = ...) -> None: ...

@@ -26,7 +26,7 @@ if _version_not_supported:
 
 
 class LoyaltyServiceStub:
-    """LoyaltyService holds loyalty point balances and gift cards.
+    """LoyaltyService holds loyalty point balances, gift cards and store credit.
     """
 
     def __init__(self, channel):
@@ -110,10 +110,70 @@ class LoyaltyServiceStub:
                 request_serializer=loyalty_dot_v1_dot_loyalty__pb2.GetOptionsRequest.SerializeToString,
                 response_deserializer=loyalty_dot_v1_dot_loyalty__pb2.GetOptionsResponse.FromString,
                 _registered_method=True)
+        self.CreateStoreCreditAccounts = channel.unary_unary(
+                '/loyalty.v1.LoyaltyService/CreateStoreCreditAccounts',
+                request_serializer=loyalty_dot_v1_dot_loyalty__pb2.CreateStoreCreditAccountsRequest.SerializeToString,
+                response_deserializer=loyalty_dot_v1_dot_loyalty__pb2.CreateStoreCreditAccountsResponse.FromString,
+                _registered_method=True)
+        self.UpdateStoreCreditAccounts = channel.unary_unary(
+                '/loyalty.v1.LoyaltyService/UpdateStoreCreditAccounts',
+                request_serializer=loyalty_dot_v1_dot_loyalty__pb2.UpdateStoreCreditAccountsRequest.SerializeToString,
+                response_deserializer=loyalty_dot_v1_dot_loyalty__pb2.UpdateStoreCreditAccountsResponse.FromString,
+                _registered_method=True)
+        self.RetrieveStoreCreditAccount = channel.unary_unary(
+                '/loyalty.v1.LoyaltyService/RetrieveStoreCreditAccount',
+                request_serializer=loyalty_dot_v1_dot_loyalty__pb2.RetrieveStoreCreditAccountRequest.SerializeToString,
+                response_deserializer=loyalty_dot_v1_dot_loyalty__pb2.StoreCreditAccount.FromString,
+                _registered_method=True)
+        self.ListStoreCreditAccounts = channel.unary_unary(
+                '/loyalty.v1.LoyaltyService/ListStoreCreditAccounts',
+                request_serializer=loyalty_dot_v1_dot_loyalty__pb2.ListStoreCreditAccountsRequest.SerializeToString,
+                response_deserializer=loyalty_dot_v1_dot_loyalty__pb2.ListStoreCreditAccountsResponse.FromString,
+                _registered_method=True)
+        self.DeleteStoreCreditAccounts = channel.unary_unary(
+                '/loyalty.v1.LoyaltyService/DeleteStoreCreditAccounts',
+                request_serializer=loyalty_dot_v1_dot_loyalty__pb2.DeleteStoreCreditAccountsRequest.SerializeToString,
+                response_deserializer=loyalty_dot_v1_dot_loyalty__pb2.DeleteStoreCreditAccountsResponse.FromString,
+                _registered_method=True)
+        self.SoftDeleteStoreCreditAccounts = channel.unary_unary(
+                '/loyalty.v1.LoyaltyService/SoftDeleteStoreCreditAccounts',
+                request_serializer=loyalty_dot_v1_dot_loyalty__pb2.SoftDeleteStoreCreditAccountsRequest.SerializeToString,
+                response_deserializer=loyalty_dot_v1_dot_loyalty__pb2.SoftDeleteStoreCreditAccountsResponse.FromString,
+                _registered_method=True)
+        self.RestoreStoreCreditAccounts = channel.unary_unary(
+                '/loyalty.v1.LoyaltyService/RestoreStoreCreditAccounts',
+                request_serializer=loyalty_dot_v1_dot_loyalty__pb2.RestoreStoreCreditAccountsRequest.SerializeToString,
+                response_deserializer=loyalty_dot_v1_dot_loyalty__pb2.RestoreStoreCreditAccountsResponse.FromString,
+                _registered_method=True)
+        self.CreditAccounts = channel.unary_unary(
+                '/loyalty.v1.LoyaltyService/CreditAccounts',
+                request_serializer=loyalty_dot_v1_dot_loyalty__pb2.CreditAccountsRequest.SerializeToString,
+                response_deserializer=loyalty_dot_v1_dot_loyalty__pb2.CreditAccountsResponse.FromString,
+                _registered_method=True)
+        self.DebitAccounts = channel.unary_unary(
+                '/loyalty.v1.LoyaltyService/DebitAccounts',
+                request_serializer=loyalty_dot_v1_dot_loyalty__pb2.DebitAccountsRequest.SerializeToString,
+                response_deserializer=loyalty_dot_v1_dot_loyalty__pb2.DebitAccountsResponse.FromString,
+                _registered_method=True)
+        self.RetrieveAccountStats = channel.unary_unary(
+                '/loyalty.v1.LoyaltyService/RetrieveAccountStats',
+                request_serializer=loyalty_dot_v1_dot_loyalty__pb2.RetrieveAccountStatsRequest.SerializeToString,
+                response_deserializer=loyalty_dot_v1_dot_loyalty__pb2.RetrieveAccountStatsResponse.FromString,
+                _registered_method=True)
+        self.ListAccountTransactions = channel.unary_unary(
+                '/loyalty.v1.LoyaltyService/ListAccountTransactions',
+                request_serializer=loyalty_dot_v1_dot_loyalty__pb2.ListAccountTransactionsRequest.SerializeToString,
+                response_deserializer=loyalty_dot_v1_dot_loyalty__pb2.ListAccountTransactionsResponse.FromString,
+                _registered_method=True)
+        self.DeleteAccountTransactions = channel.unary_unary(
+                '/loyalty.v1.LoyaltyService/DeleteAccountTransactions',
+                request_serializer=loyalty_dot_v1_dot_loyalty__pb2.DeleteAccountTransactionsRequest.SerializeToString,
+                response_deserializer=loyalty_dot_v1_dot_loyalty__pb2.DeleteAccountTransactionsResponse.FromString,
+                _registered_method=True)
 
 
 class LoyaltyServiceServicer:
-    """LoyaltyService holds loyalty point balances and gift cards.
+    """LoyaltyService holds loyalty point balances, gift cards and store credit.
     """
 
     def AdjustPoints(self, request, context):
@@ -225,6 +285,95 @@ class LoyaltyServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateStoreCreditAccounts(self, request, context):
+        """Creates one or many store-credit accounts in one transaction: all or nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateStoreCreditAccounts(self, request, context):
+        """Partially updates one or many store-credit accounts in one transaction.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RetrieveStoreCreditAccount(self, request, context):
+        """Returns one store-credit account by id or by code, with its balance.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListStoreCreditAccounts(self, request, context):
+        """Lists store-credit accounts with Medusa-style filters, skip/take and order.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteStoreCreditAccounts(self, request, context):
+        """Permanently deletes store-credit accounts and their transactions.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SoftDeleteStoreCreditAccounts(self, request, context):
+        """Marks store-credit accounts deleted; they disappear from reads and cannot
+        be credited or debited until restored.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RestoreStoreCreditAccounts(self, request, context):
+        """Undoes a soft delete.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreditAccounts(self, request, context):
+        """Credits one or many accounts in one transaction: all items or none.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DebitAccounts(self, request, context):
+        """Debits one or many accounts in one transaction: all items or none; no
+        account goes below zero.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RetrieveAccountStats(self, request, context):
+        """An account's balance and its credit and debit totals, read from its row.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListAccountTransactions(self, request, context):
+        """Store-credit transactions with filters, skip/take and order.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteAccountTransactions(self, request, context):
+        """Voids transactions (how Medusa's plugin compensates a credit or a debit):
+        each one's amount leaves the account's balance and totals in the same
+        transaction, and it disappears from lists; refused, with nothing changed,
+        when that would take an account below zero.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_LoyaltyServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -303,6 +452,66 @@ def add_LoyaltyServiceServicer_to_server(servicer, server):
                     request_deserializer=loyalty_dot_v1_dot_loyalty__pb2.GetOptionsRequest.FromString,
                     response_serializer=loyalty_dot_v1_dot_loyalty__pb2.GetOptionsResponse.SerializeToString,
             ),
+            'CreateStoreCreditAccounts': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateStoreCreditAccounts,
+                    request_deserializer=loyalty_dot_v1_dot_loyalty__pb2.CreateStoreCreditAccountsRequest.FromString,
+                    response_serializer=loyalty_dot_v1_dot_loyalty__pb2.CreateStoreCreditAccountsResponse.SerializeToString,
+            ),
+            'UpdateStoreCreditAccounts': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateStoreCreditAccounts,
+                    request_deserializer=loyalty_dot_v1_dot_loyalty__pb2.UpdateStoreCreditAccountsRequest.FromString,
+                    response_serializer=loyalty_dot_v1_dot_loyalty__pb2.UpdateStoreCreditAccountsResponse.SerializeToString,
+            ),
+            'RetrieveStoreCreditAccount': grpc.unary_unary_rpc_method_handler(
+                    servicer.RetrieveStoreCreditAccount,
+                    request_deserializer=loyalty_dot_v1_dot_loyalty__pb2.RetrieveStoreCreditAccountRequest.FromString,
+                    response_serializer=loyalty_dot_v1_dot_loyalty__pb2.StoreCreditAccount.SerializeToString,
+            ),
+            'ListStoreCreditAccounts': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListStoreCreditAccounts,
+                    request_deserializer=loyalty_dot_v1_dot_loyalty__pb2.ListStoreCreditAccountsRequest.FromString,
+                    response_serializer=loyalty_dot_v1_dot_loyalty__pb2.ListStoreCreditAccountsResponse.SerializeToString,
+            ),
+            'DeleteStoreCreditAccounts': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteStoreCreditAccounts,
+                    request_deserializer=loyalty_dot_v1_dot_loyalty__pb2.DeleteStoreCreditAccountsRequest.FromString,
+                    response_serializer=loyalty_dot_v1_dot_loyalty__pb2.DeleteStoreCreditAccountsResponse.SerializeToString,
+            ),
+            'SoftDeleteStoreCreditAccounts': grpc.unary_unary_rpc_method_handler(
+                    servicer.SoftDeleteStoreCreditAccounts,
+                    request_deserializer=loyalty_dot_v1_dot_loyalty__pb2.SoftDeleteStoreCreditAccountsRequest.FromString,
+                    response_serializer=loyalty_dot_v1_dot_loyalty__pb2.SoftDeleteStoreCreditAccountsResponse.SerializeToString,
+            ),
+            'RestoreStoreCreditAccounts': grpc.unary_unary_rpc_method_handler(
+                    servicer.RestoreStoreCreditAccounts,
+                    request_deserializer=loyalty_dot_v1_dot_loyalty__pb2.RestoreStoreCreditAccountsRequest.FromString,
+                    response_serializer=loyalty_dot_v1_dot_loyalty__pb2.RestoreStoreCreditAccountsResponse.SerializeToString,
+            ),
+            'CreditAccounts': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreditAccounts,
+                    request_deserializer=loyalty_dot_v1_dot_loyalty__pb2.CreditAccountsRequest.FromString,
+                    response_serializer=loyalty_dot_v1_dot_loyalty__pb2.CreditAccountsResponse.SerializeToString,
+            ),
+            'DebitAccounts': grpc.unary_unary_rpc_method_handler(
+                    servicer.DebitAccounts,
+                    request_deserializer=loyalty_dot_v1_dot_loyalty__pb2.DebitAccountsRequest.FromString,
+                    response_serializer=loyalty_dot_v1_dot_loyalty__pb2.DebitAccountsResponse.SerializeToString,
+            ),
+            'RetrieveAccountStats': grpc.unary_unary_rpc_method_handler(
+                    servicer.RetrieveAccountStats,
+                    request_deserializer=loyalty_dot_v1_dot_loyalty__pb2.RetrieveAccountStatsRequest.FromString,
+                    response_serializer=loyalty_dot_v1_dot_loyalty__pb2.RetrieveAccountStatsResponse.SerializeToString,
+            ),
+            'ListAccountTransactions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAccountTransactions,
+                    request_deserializer=loyalty_dot_v1_dot_loyalty__pb2.ListAccountTransactionsRequest.FromString,
+                    response_serializer=loyalty_dot_v1_dot_loyalty__pb2.ListAccountTransactionsResponse.SerializeToString,
+            ),
+            'DeleteAccountTransactions': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteAccountTransactions,
+                    request_deserializer=loyalty_dot_v1_dot_loyalty__pb2.DeleteAccountTransactionsRequest.FromString,
+                    response_serializer=loyalty_dot_v1_dot_loyalty__pb2.DeleteAccountTransactionsResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'loyalty.v1.LoyaltyService', rpc_method_handlers)
@@ -312,7 +521,7 @@ def add_LoyaltyServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class LoyaltyService:
-    """LoyaltyService holds loyalty point balances and gift cards.
+    """LoyaltyService holds loyalty point balances, gift cards and store credit.
     """
 
     @staticmethod
@@ -710,6 +919,330 @@ class LoyaltyService:
             '/loyalty.v1.LoyaltyService/GetOptions',
             loyalty_dot_v1_dot_loyalty__pb2.GetOptionsRequest.SerializeToString,
             loyalty_dot_v1_dot_loyalty__pb2.GetOptionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateStoreCreditAccounts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/loyalty.v1.LoyaltyService/CreateStoreCreditAccounts',
+            loyalty_dot_v1_dot_loyalty__pb2.CreateStoreCreditAccountsRequest.SerializeToString,
+            loyalty_dot_v1_dot_loyalty__pb2.CreateStoreCreditAccountsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateStoreCreditAccounts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/loyalty.v1.LoyaltyService/UpdateStoreCreditAccounts',
+            loyalty_dot_v1_dot_loyalty__pb2.UpdateStoreCreditAccountsRequest.SerializeToString,
+            loyalty_dot_v1_dot_loyalty__pb2.UpdateStoreCreditAccountsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RetrieveStoreCreditAccount(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/loyalty.v1.LoyaltyService/RetrieveStoreCreditAccount',
+            loyalty_dot_v1_dot_loyalty__pb2.RetrieveStoreCreditAccountRequest.SerializeToString,
+            loyalty_dot_v1_dot_loyalty__pb2.StoreCreditAccount.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListStoreCreditAccounts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/loyalty.v1.LoyaltyService/ListStoreCreditAccounts',
+            loyalty_dot_v1_dot_loyalty__pb2.ListStoreCreditAccountsRequest.SerializeToString,
+            loyalty_dot_v1_dot_loyalty__pb2.ListStoreCreditAccountsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteStoreCreditAccounts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/loyalty.v1.LoyaltyService/DeleteStoreCreditAccounts',
+            loyalty_dot_v1_dot_loyalty__pb2.DeleteStoreCreditAccountsRequest.SerializeToString,
+            loyalty_dot_v1_dot_loyalty__pb2.DeleteStoreCreditAccountsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SoftDeleteStoreCreditAccounts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/loyalty.v1.LoyaltyService/SoftDeleteStoreCreditAccounts',
+            loyalty_dot_v1_dot_loyalty__pb2.SoftDeleteStoreCreditAccountsRequest.SerializeToString,
+            loyalty_dot_v1_dot_loyalty__pb2.SoftDeleteStoreCreditAccountsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RestoreStoreCreditAccounts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/loyalty.v1.LoyaltyService/RestoreStoreCreditAccounts',
+            loyalty_dot_v1_dot_loyalty__pb2.RestoreStoreCreditAccountsRequest.SerializeToString,
+            loyalty_dot_v1_dot_loyalty__pb2.RestoreStoreCreditAccountsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreditAccounts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/loyalty.v1.LoyaltyService/CreditAccounts',
+            loyalty_dot_v1_dot_loyalty__pb2.CreditAccountsRequest.SerializeToString,
+            loyalty_dot_v1_dot_loyalty__pb2.CreditAccountsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DebitAccounts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/loyalty.v1.LoyaltyService/DebitAccounts',
+            loyalty_dot_v1_dot_loyalty__pb2.DebitAccountsRequest.SerializeToString,
+            loyalty_dot_v1_dot_loyalty__pb2.DebitAccountsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RetrieveAccountStats(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/loyalty.v1.LoyaltyService/RetrieveAccountStats',
+            loyalty_dot_v1_dot_loyalty__pb2.RetrieveAccountStatsRequest.SerializeToString,
+            loyalty_dot_v1_dot_loyalty__pb2.RetrieveAccountStatsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAccountTransactions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/loyalty.v1.LoyaltyService/ListAccountTransactions',
+            loyalty_dot_v1_dot_loyalty__pb2.ListAccountTransactionsRequest.SerializeToString,
+            loyalty_dot_v1_dot_loyalty__pb2.ListAccountTransactionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteAccountTransactions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/loyalty.v1.LoyaltyService/DeleteAccountTransactions',
+            loyalty_dot_v1_dot_loyalty__pb2.DeleteAccountTransactionsRequest.SerializeToString,
+            loyalty_dot_v1_dot_loyalty__pb2.DeleteAccountTransactionsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -60,6 +60,18 @@ RPC_SCOPES: Mapping[str, str] = {
     "CreditGiftCard": WRITE,
     "ListGiftCardTransactions": READ,
     "GetOptions": READ,
+    "CreateStoreCreditAccounts": WRITE,
+    "UpdateStoreCreditAccounts": WRITE,
+    "RetrieveStoreCreditAccount": READ,
+    "ListStoreCreditAccounts": READ,
+    "DeleteStoreCreditAccounts": WRITE,
+    "SoftDeleteStoreCreditAccounts": WRITE,
+    "RestoreStoreCreditAccounts": WRITE,
+    "CreditAccounts": WRITE,
+    "DebitAccounts": WRITE,
+    "RetrieveAccountStats": READ,
+    "ListAccountTransactions": READ,
+    "DeleteAccountTransactions": WRITE,
 }
 if set(RPC_SCOPES) != {m.name for m in SERVICE.methods}:  # pragma: no cover - caught by tests
     raise RuntimeError("api/auth.py RPC_SCOPES does not list exactly the LoyaltyService RPCs")

@@ -10,7 +10,7 @@ from google.protobuf.message import Message
 
 from loyalty.v1 import loyalty_pb2 as pb
 
-from ..domain import gift_cards, points
+from ..domain import gift_cards, points, store_credit
 from ..domain.errors import InvalidData
 from ..domain.money import format_decimal
 
@@ -211,4 +211,131 @@ def spend_response(result: gift_cards.SpendResult, response_type: type[Any]) -> 
         balance=format_decimal(result.balance),
         status=_STATUS_TO_PB[result.status],
         replayed=result.replayed,
+    )
+
+
+# ---------------------------------------------------------------- store credit
+
+_ACCOUNT_TX_TO_PB = {
+    store_credit.CREDIT: pb.ACCOUNT_TRANSACTION_TYPE_CREDIT,
+    store_credit.DEBIT: pb.ACCOUNT_TRANSACTION_TYPE_DEBIT,
+}
+_ACCOUNT_TX_FROM_PB: dict[int, str] = {v: k for k, v in _ACCOUNT_TX_TO_PB.items()}
+
+
+def store_credit_account(account: store_credit.Account) -> pb.StoreCreditAccount:
+    return pb.StoreCreditAccount(
+        id=account.id,
+        customer_id=account.customer_id,
+        code=account.code,
+        currency_code=account.currency_code,
+        metadata=struct(account.metadata),
+        balance=format_decimal(account.balance),
+        credits=format_decimal(account.credits),
+        debits=format_decimal(account.debits),
+        created_at=timestamp(account.created_at),
+        updated_at=timestamp(account.updated_at),
+        deleted_at=timestamp(account.deleted_at),
+        gift_card_id=account.gift_card_id,
+    )
+
+
+def account_transaction(tx: store_credit.AccountTransaction) -> pb.AccountTransaction:
+    return pb.AccountTransaction(
+        id=tx.id,
+        account_id=tx.account_id,
+        type=_ACCOUNT_TX_TO_PB[tx.type],
+        amount=format_decimal(tx.amount),
+        note=tx.note,
+        reference=tx.reference,
+        reference_id=tx.reference_id,
+        metadata=struct(tx.metadata),
+        created_at=timestamp(tx.created_at),
+        deleted_at=timestamp(tx.deleted_at),
+    )
+
+
+def new_account(message: pb.CreateStoreCreditAccountInput) -> store_credit.NewAccount:
+    return store_credit.NewAccount(
+        currency_code=message.currency_code,
+        customer_id=optional(message, "customer_id"),
+        code=optional(message, "code"),
+        metadata=to_dict(message, "metadata"),
+    )
+
+
+def account_changes(
+    message: pb.UpdateStoreCreditAccountInput, prefix: str
+) -> store_credit.AccountChanges:
+    """AIP-134, as gift_card_changes."""
+    if message.HasField("update_mask"):
+        names = list(message.update_mask.paths)
+        unknown = [n for n in names if n not in store_credit.UPDATABLE]
+        if unknown:
+            raise InvalidData.field(
+                f"{prefix}update_mask", f"update_mask names unknown fields: {', '.join(unknown)}"
+            )
+    else:
+        names = [n for n in store_credit.UPDATABLE if message.HasField(n)]
+    changes: dict[str, Any] = {}
+    for name in names:
+        if not message.HasField(name):
+            changes[name] = None
+        elif name == "metadata":
+            changes[name] = to_dict(message, name)
+        else:
+            changes[name] = getattr(message, name)
+    return store_credit.AccountChanges(id=message.id, changes=changes)
+
+
+def entry(message: pb.AccountEntryInput) -> store_credit.Entry:
+    return store_credit.Entry(
+        account_id=message.account_id,
+        amount=message.amount,
+        note=optional(message, "note"),
+        reference=message.reference,
+        reference_id=message.reference_id,
+        metadata=to_dict(message, "metadata"),
+        idempotency_key=message.idempotency_key,
+    )
+
+
+def account_query(message: pb.ListStoreCreditAccountsRequest) -> store_credit.AccountQuery:
+    return store_credit.AccountQuery(
+        filters=store_credit.AccountFilters(
+            id=list(message.id),
+            customer_id=list(message.customer_id),
+            currency_code=list(message.currency_code),
+            code=list(message.code),
+            q=message.q,
+            with_deleted=message.with_deleted,
+        ),
+        skip=message.skip,
+        take=optional(message, "take"),
+        order=message.order,
+        with_count=message.with_count,
+    )
+
+
+def transaction_query(
+    message: pb.ListAccountTransactionsRequest,
+) -> store_credit.TransactionQuery:
+    types = []
+    for value in message.type:
+        if value not in _ACCOUNT_TX_FROM_PB:
+            raise InvalidData.field("type", "type must be credit or debit")
+        types.append(_ACCOUNT_TX_FROM_PB[value])
+    return store_credit.TransactionQuery(
+        filters=store_credit.TransactionFilters(
+            id=list(message.id),
+            account_id=list(message.account_id),
+            type=types,
+            reference=list(message.reference),
+            reference_id=list(message.reference_id),
+            with_deleted=message.with_deleted,
+        ),
+        skip=message.skip,
+        take=optional(message, "take"),
+        order=message.order,
+        with_count=message.with_count,
     )

@@ -14,6 +14,7 @@ from loyalty.v1 import loyalty_pb2_grpc
 from ..domain.gift_cards import GiftCards
 from ..domain.money import format_decimal
 from ..domain.points import AdjustmentRequest, Points
+from ..domain.store_credit import StoreCredit
 from . import convert
 
 # grpc ships no type information; this names what the handlers receive.
@@ -21,9 +22,10 @@ Context: TypeAlias = Any  # grpc.aio.ServicerContext
 
 
 class LoyaltyServicer(loyalty_pb2_grpc.LoyaltyServiceServicer):
-    def __init__(self, points: Points, gift_cards: GiftCards) -> None:
+    def __init__(self, points: Points, gift_cards: GiftCards, store_credit: StoreCredit) -> None:
         self._points = points
         self._gift_cards = gift_cards
+        self._store_credit = store_credit
 
     # ---------------------------------------------------------------- points
 
@@ -173,3 +175,104 @@ class LoyaltyServicer(loyalty_pb2_grpc.LoyaltyServiceServicer):
     ) -> pb.GetOptionsResponse:
         options = self._gift_cards.options
         return pb.GetOptionsResponse(prefix=options.prefix, sections=options.sections)
+
+    # ---------------------------------------------------------- store credit
+
+    async def CreateStoreCreditAccounts(
+        self, request: pb.CreateStoreCreditAccountsRequest, context: Context
+    ) -> pb.CreateStoreCreditAccountsResponse:
+        accounts = await self._store_credit.create(
+            [convert.new_account(a) for a in request.accounts]
+        )
+        return pb.CreateStoreCreditAccountsResponse(
+            accounts=[convert.store_credit_account(a) for a in accounts]
+        )
+
+    async def UpdateStoreCreditAccounts(
+        self, request: pb.UpdateStoreCreditAccountsRequest, context: Context
+    ) -> pb.UpdateStoreCreditAccountsResponse:
+        accounts = await self._store_credit.update(
+            [convert.account_changes(a, f"accounts[{i}].") for i, a in enumerate(request.accounts)]
+        )
+        return pb.UpdateStoreCreditAccountsResponse(
+            accounts=[convert.store_credit_account(a) for a in accounts]
+        )
+
+    async def RetrieveStoreCreditAccount(
+        self, request: pb.RetrieveStoreCreditAccountRequest, context: Context
+    ) -> pb.StoreCreditAccount:
+        which = request.WhichOneof("lookup")
+        account = await self._store_credit.retrieve(
+            id=request.id if which == "id" else None,
+            code=request.code if which == "code" else None,
+        )
+        return convert.store_credit_account(account)
+
+    async def ListStoreCreditAccounts(
+        self, request: pb.ListStoreCreditAccountsRequest, context: Context
+    ) -> pb.ListStoreCreditAccountsResponse:
+        accounts, count = await self._store_credit.list_accounts(convert.account_query(request))
+        return pb.ListStoreCreditAccountsResponse(
+            accounts=[convert.store_credit_account(a) for a in accounts], count=count or 0
+        )
+
+    async def DeleteStoreCreditAccounts(
+        self, request: pb.DeleteStoreCreditAccountsRequest, context: Context
+    ) -> pb.DeleteStoreCreditAccountsResponse:
+        ids = await self._store_credit.delete(list(request.ids))
+        return pb.DeleteStoreCreditAccountsResponse(ids=ids)
+
+    async def SoftDeleteStoreCreditAccounts(
+        self, request: pb.SoftDeleteStoreCreditAccountsRequest, context: Context
+    ) -> pb.SoftDeleteStoreCreditAccountsResponse:
+        ids = await self._store_credit.soft_delete(list(request.ids))
+        return pb.SoftDeleteStoreCreditAccountsResponse(ids=ids)
+
+    async def RestoreStoreCreditAccounts(
+        self, request: pb.RestoreStoreCreditAccountsRequest, context: Context
+    ) -> pb.RestoreStoreCreditAccountsResponse:
+        ids = await self._store_credit.restore(list(request.ids))
+        return pb.RestoreStoreCreditAccountsResponse(ids=ids)
+
+    async def CreditAccounts(
+        self, request: pb.CreditAccountsRequest, context: Context
+    ) -> pb.CreditAccountsResponse:
+        moved = await self._store_credit.credit([convert.entry(e) for e in request.credits])
+        return pb.CreditAccountsResponse(
+            transactions=[convert.account_transaction(t) for t in moved.transactions],
+            replayed=moved.replayed,
+        )
+
+    async def DebitAccounts(
+        self, request: pb.DebitAccountsRequest, context: Context
+    ) -> pb.DebitAccountsResponse:
+        moved = await self._store_credit.debit([convert.entry(e) for e in request.debits])
+        return pb.DebitAccountsResponse(
+            transactions=[convert.account_transaction(t) for t in moved.transactions],
+            replayed=moved.replayed,
+        )
+
+    async def RetrieveAccountStats(
+        self, request: pb.RetrieveAccountStatsRequest, context: Context
+    ) -> pb.RetrieveAccountStatsResponse:
+        stats = await self._store_credit.stats(request.account_id)
+        return pb.RetrieveAccountStatsResponse(
+            id=stats.id,
+            balance=format_decimal(stats.balance),
+            credits=format_decimal(stats.credits),
+            debits=format_decimal(stats.debits),
+        )
+
+    async def ListAccountTransactions(
+        self, request: pb.ListAccountTransactionsRequest, context: Context
+    ) -> pb.ListAccountTransactionsResponse:
+        found, count = await self._store_credit.transactions(convert.transaction_query(request))
+        return pb.ListAccountTransactionsResponse(
+            transactions=[convert.account_transaction(t) for t in found], count=count or 0
+        )
+
+    async def DeleteAccountTransactions(
+        self, request: pb.DeleteAccountTransactionsRequest, context: Context
+    ) -> pb.DeleteAccountTransactionsResponse:
+        ids = await self._store_credit.delete_transactions(list(request.ids))
+        return pb.DeleteAccountTransactionsResponse(ids=ids)

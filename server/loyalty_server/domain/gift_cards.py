@@ -15,9 +15,10 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..store import gift_cards as store
+from ..store import store_credit as credit_store
 from ..store.db import AnyRow, Database
 from ..store.direct import Contended
-from . import codes, validation
+from . import codes, listing, store_credit, validation
 from .currencies import currency_code
 from .errors import Duplicate, InvalidData, NotAllowed, NotFound
 from .idempotency import check_replay, key_columns, request_hash
@@ -31,8 +32,6 @@ REDEEMED = "redeemed"
 STATUSES = (PENDING, REDEEMED)
 DEBIT = "debit"
 CREDIT = "credit"
-MAX_TAKE = 1000
-DEFAULT_TAKE = 15
 VALUE_MESSAGE = "value must be a positive number"
 AMOUNT_MESSAGE = "amount must be a positive number"
 OPTIONAL_TEXT_FIELDS = ("customer_id", "reference_id", "reference", "line_item_id")
@@ -208,29 +207,20 @@ def _validate_field(name: str, value: Any, field: str) -> Any:
     raise InvalidData.field(field, f"{name} cannot be updated")
 
 
-def _parse_order(order: str) -> list[tuple[str, bool]]:
-    if not order.strip():
-        return [("created_at", False)]
-    validation.text(order, "order", max_length=validation.MAX_ID)  # no 100,000-term ORDER BY
-    result = []
-    for part in order.split(","):
-        words = part.split()
-        direction = words[1].upper() if len(words) == 2 else "ASC" if len(words) == 1 else ""
-        if not words or words[0] not in store.SORTABLE or direction not in {"ASC", "DESC"}:
-            raise InvalidData.field(
-                "order",
-                "order must look like 'created_at DESC' with fields from: "
-                + ", ".join(sorted(store.SORTABLE)),
-            )
-        result.append((words[0], direction == "DESC"))
-    return result
-
-
 class GiftCards:
     """The gift card use cases. Each public method is one transaction."""
 
-    def __init__(self, db: Database, *, code_prefix: str = "GIFT", code_sections: int = 4) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        code_prefix: str = "GIFT",
+        code_sections: int = 4,
+        credit: store_credit.StoreCredit | None = None,
+    ) -> None:
         self._db = db
+        # Funded cards move their store-credit account (see domain/store_credit.py).
+        self._store_credit = credit or store_credit.StoreCredit(db)
         self.options = Options(code_prefix, code_sections)
 
     # ------------------------------------------------------------ create
@@ -356,6 +346,9 @@ class GiftCards:
                 f"Gift card {card.id} already has transactions in {card.currency_code}; "
                 "its currency_code cannot change"
             )
+        if await credit_store.account_funding(conn, card.id) is not None:
+            # A funded card's balance is its account's: value is only the face value.
+            return values
         if "value" in values:
             spent = subtract(card.value, card.balance)
             balance = subtract(values["value"], spent)
@@ -390,29 +383,26 @@ class GiftCards:
 
     async def list_cards(self, query: ListQuery) -> tuple[list[GiftCard], int | None]:
         v = Violations()
-        take = DEFAULT_TAKE if query.take is None else query.take
-        if query.skip < 0:
-            v.add("skip", "skip must not be negative")
-        if not 0 <= take <= MAX_TAKE:
-            v.add("take", f"take must be between 0 and {MAX_TAKE}")
-        order = v.check(partial(_parse_order, query.order))
+        page = listing.page(
+            v, skip=query.skip, take=query.take, order=query.order, sortable=store.SORTABLE
+        )
         filters = query.filters
         for status in filters.status:
             v.check(partial(_status, status, "status"))
-        for name in store.FILTER_COLUMNS:
-            values = getattr(filters, name)
-            if len(values) > MAX_TAKE:
-                v.add(name, f"{name} filters at most {MAX_TAKE} values")
-            for value in values:
-                v.check(partial(validation.text, value, name, max_length=validation.MAX_ID))
-        v.check(partial(validation.text, filters.q, "q", max_length=validation.MAX_ID))
+        listing.filters(
+            v, {name: getattr(filters, name) for name in store.FILTER_COLUMNS}, q=filters.q
+        )
         v.raise_if_any()
-        assert order is not None
         filters = replace(filters, currency_code=[c.lower() for c in filters.currency_code])
 
         async def work(conn: AsyncConnection) -> tuple[list[GiftCard], int | None]:
             rows, count = await store.list_cards(
-                conn, filters, order=order, skip=query.skip, take=take, with_count=query.with_count
+                conn,
+                filters,
+                order=page.order,
+                skip=page.skip,
+                take=page.take,
+                with_count=query.with_count,
             )
             return [_card(row) for row in rows], count
 
@@ -437,25 +427,12 @@ class GiftCards:
         return await self._by_ids(ids, restore)
 
     async def _by_ids(self, ids: Sequence[str], action: Any) -> list[str]:
-        if len(ids) > validation.MAX_BATCH:
-            raise InvalidData.field("ids", f"ids must hold at most {validation.MAX_BATCH} items")
-        v = Violations()
-        for i, card_id in enumerate(ids):
-            v.check(
-                partial(
-                    validation.text,
-                    card_id,
-                    f"ids[{i}]",
-                    max_length=validation.MAX_ID,
-                    required=True,
-                )
-            )
-        v.raise_if_any()
-        if not ids:
+        checked = listing.ids(ids)
+        if not checked:
             return []
 
         async def work(conn: AsyncConnection) -> list[str]:
-            changed: list[str] = await action(conn, sorted(set(ids)))
+            changed: list[str] = await action(conn, checked)
             return changed
 
         return await self._db.run(work)
@@ -526,9 +503,17 @@ class GiftCards:
                 return done
 
         async def work(conn: AsyncConnection) -> SpendResult:
-            row = await store.lock_card(conn, id=lookup[0], code=lookup[1])
+            found = await store.get_card(conn, id=lookup[0], code=lookup[1])
+            if found is None:
+                raise not_found(*lookup)
+            funding = await credit_store.account_funding(conn, found.id)
+            if funding is not None:
+                return await self._spend_funded(conn, funding.id, kind, spend, fingerprint)
+            row = await store.lock_card(conn, id=found.id, code=None)
             if row is None:
                 raise not_found(*lookup)
+            if await credit_store.account_funding(conn, found.id) is not None:
+                raise store_credit.Relinked  # funded meanwhile: its account is locked first
             card = _card(row)
             if key:
                 previous = await store.transaction_by_key(conn, card.id, key)
@@ -546,7 +531,60 @@ class GiftCards:
             await store.insert_transaction(conn, {**tx.__dict__, **key_columns(key, fingerprint)})
             return SpendResult(tx, balance, status)
 
+        for _ in range(3):
+            try:
+                return await self._db.run(work)
+            except store_credit.Relinked:
+                continue  # the next attempt sees the new funding before it locks
         return await self._db.run(work)
+
+    async def _spend_funded(
+        self, conn: AsyncConnection, account_id: str, kind: str, spend: Spend, fingerprint: str
+    ) -> SpendResult:
+        """A funded card's money is its account's (domain/store_credit.py): the
+        movement happens there. The card's own rules that still hold: its currency,
+        and for a debit its expiry; its status is its owner's (the plugin sets
+        "redeemed" for funded) and does not follow the balance."""
+        found = await store.get_card(conn, id=spend.id, code=spend.code)
+        if found is None:
+            raise not_found(spend.id, spend.code)
+        card = _card(found)
+        amount = parse_decimal(spend.amount, "amount", message=AMOUNT_MESSAGE, allow_negative=False)
+        currency = currency_code(spend.currency_code)
+        now = datetime.now(UTC)
+        if currency != card.currency_code:
+            raise NotAllowed(f"Gift card {card.code} is in {card.currency_code}, not {currency}")
+        if kind == DEBIT and card.expires_at is not None and card.expires_at <= now:
+            raise NotAllowed(f"Gift card {card.code} expired at {card.expires_at.isoformat()}")
+        entry = store_credit.Entry(
+            account_id=account_id,
+            amount=format_decimal(amount),
+            reference=spend.reference,
+            reference_id=spend.reference_id,
+            idempotency_key=spend.idempotency_key,
+        )
+        try:
+            tx, balance, replayed = await self._store_credit.move_funded_card(
+                conn, account_id, card.id, kind, entry, fingerprint
+            )
+        except NotAllowed as error:
+            raise NotAllowed(f"Gift card {card.code}: {error.message}") from error
+        return SpendResult(
+            Transaction(
+                id=tx.id,
+                gift_card_id=card.id,
+                type=kind,
+                amount=tx.amount,
+                currency_code=card.currency_code,
+                balance_after=balance,
+                reference=tx.reference,
+                reference_id=tx.reference_id,
+                created_at=tx.created_at,
+            ),
+            balance,
+            card.status,
+            replayed=replayed,
+        )
 
     async def _debit_direct(
         self,

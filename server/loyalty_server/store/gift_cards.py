@@ -12,21 +12,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import (
-    ColumnElement,
-    Float,
-    Table,
-    bindparam,
-    delete,
-    func,
-    insert,
-    or_,
-    select,
-    update,
-)
-from sqlalchemy import cast as sql_cast
+from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from . import listing
 from .db import AnyRow
 from .direct import DirectPool
 from .models import GiftCard, GiftCardTransaction
@@ -92,7 +81,7 @@ SORTABLE = {
     "created_at",
     "updated_at",
 }
-_NUMERIC = {"value", "balance"}
+_NUMERIC = frozenset({"value", "balance"})
 
 
 # ListGiftCards filters: each is a column matched against any of its values.
@@ -184,24 +173,6 @@ async def transactions_page(
     return list((await conn.execute(_transactions_page, params)).all())
 
 
-def _conditions(filters: CardFilters) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = [
-        _cards.c[name].in_(list(getattr(filters, name)))
-        for name in FILTER_COLUMNS
-        if getattr(filters, name)
-    ]
-    if filters.q:
-        conditions.append(
-            or_(
-                _cards.c.code.icontains(filters.q, autoescape=True),
-                _cards.c.note.icontains(filters.q, autoescape=True),
-            )
-        )
-    if not filters.with_deleted:
-        conditions.append(_live)
-    return conditions
-
-
 async def list_cards(
     conn: AsyncConnection,
     filters: CardFilters,
@@ -212,22 +183,23 @@ async def list_cards(
     with_count: bool,
 ) -> tuple[list[AnyRow], int | None]:
     """One page in the given order (column, descending), plus the total count if asked."""
-    conditions = _conditions(filters)
-    dialect = conn.dialect.name
-    ordering = []
-    for name, descending in order:
-        column: ColumnElement[Any] = _cards.c[name]
-        if name in _NUMERIC and dialect == "sqlite":
-            column = sql_cast(column, Float)  # SQLite keeps money as text; sort by magnitude
-        ordering.append(column.desc() if descending else column.asc())
-    ordering.append(_cards.c.id.asc())  # a total order, so pages never overlap
-    statement = select(_cards).where(*conditions).order_by(*ordering).offset(skip).limit(take)
-    rows = list((await conn.execute(statement)).all())
-    count = None
-    if with_count:
-        counting = select(func.count()).select_from(_cards).where(*conditions)
-        count = int((await conn.execute(counting)).scalar_one())
-    return rows, count
+    where = listing.conditions(
+        _cards,
+        {name: getattr(filters, name) for name in FILTER_COLUMNS},
+        q=filters.q,
+        q_columns=("code", "note"),
+        with_deleted=filters.with_deleted,
+    )
+    return await listing.list_rows(
+        conn,
+        _cards,
+        where,
+        order=order,
+        skip=skip,
+        take=take,
+        with_count=with_count,
+        numeric=_NUMERIC,
+    )
 
 
 async def delete_cards(conn: AsyncConnection, ids: Sequence[str]) -> list[str]:
@@ -243,18 +215,12 @@ async def set_deleted_at(
     conn: AsyncConnection, ids: Sequence[str], deleted_at: datetime | None, now: datetime
 ) -> list[str]:
     """Soft delete (a time) or restore (None); returns the ids whose state changed."""
-    changing = _cards.c.deleted_at.is_(None) if deleted_at else _cards.c.deleted_at.is_not(None)
-    result = await conn.execute(
-        update(_cards)
-        .where(_cards.c.id.in_(list(ids)), changing)
-        .values(deleted_at=deleted_at, updated_at=now)
-        .returning(_cards.c.id)
-    )
-    return [row.id for row in result]
+    return await listing.set_deleted_at(conn, _cards, ids, deleted_at, now)
 
 
 # PostgreSQL, one statement (store/direct.py): the debit rules as a conditional
-# update (live, same currency, pending, not expired, enough balance, key unused)
+# update (live, same currency, pending, not expired, enough balance, not funded
+# by a store-credit account (whose money it then is), key unused)
 # plus the ledger row from its RETURNING. The row lock taken by the UPDATE and
 # PostgreSQL's re-check of the WHERE on the newest row version keep a hot card
 # from being overdrawn. No row back: the caller takes the locking path, which
@@ -270,6 +236,7 @@ _DEBIT_SQL = """WITH card AS (
       AND g.status = 'pending'
       AND (g.expires_at IS NULL OR g.expires_at > %(now)s)
       AND g.balance >= %(amount)s
+      AND NOT EXISTS (SELECT 1 FROM store_credit_accounts s WHERE s.gift_card_id = g.id)
       AND NOT EXISTS (
         SELECT 1 FROM gift_card_transactions t
         WHERE t.gift_card_id = g.id AND t.idempotency_key = %(idempotency_key)s::text)

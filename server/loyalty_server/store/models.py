@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -115,3 +116,65 @@ class GiftCardTransaction(Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(255))
     request_hash: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class StoreCreditAccount(Base):
+    """Balance and its two running totals on the row: balance = credits - debits."""
+
+    __tablename__ = "store_credit_accounts"
+    __table_args__ = (
+        # One live account per customer and currency (the plugin's own rule).
+        Index(
+            "uq_store_credit_accounts_customer_currency",
+            "customer_id",
+            "currency_code",
+            unique=True,
+            postgresql_where=text("customer_id IS NOT NULL AND deleted_at IS NULL"),
+            sqlite_where=text("customer_id IS NOT NULL AND deleted_at IS NULL"),
+        ),
+        Index("ix_store_credit_accounts_created_at", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    customer_id: Mapped[str | None] = mapped_column(String(255))
+    code: Mapped[str | None] = mapped_column(String(64), unique=True)
+    currency_code: Mapped[str] = mapped_column(String(3))
+    balance: Mapped[Decimal] = mapped_column(Money)
+    credits: Mapped[Decimal] = mapped_column(Money)
+    debits: Mapped[Decimal] = mapped_column(Money)
+    # The gift card this account funds (see domain/store_credit.py), at most one.
+    gift_card_id: Mapped[str | None] = mapped_column(
+        String(40), ForeignKey("gift_cards.id", ondelete="SET NULL"), unique=True
+    )
+    metadata_: Mapped[dict[str, Any] | None] = mapped_column("metadata", JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class StoreCreditTransaction(Base):
+    """A credit or debit; voided (deleted_at set) rather than removed, so the
+    audit trail keeps it while balances and totals leave it out."""
+
+    __tablename__ = "store_credit_transactions"
+    __table_args__ = (
+        UniqueConstraint("account_id", "idempotency_key"),
+        Index("ix_store_credit_transactions_account_seq", "account_id", "seq"),
+        Index("ix_store_credit_transactions_reference_id", "reference_id"),
+    )
+
+    seq: Mapped[int] = mapped_column(SequenceId, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(40), unique=True)
+    account_id: Mapped[str] = mapped_column(
+        String(40), ForeignKey("store_credit_accounts.id", ondelete="CASCADE")
+    )
+    type: Mapped[str] = mapped_column(String(8))
+    amount: Mapped[Decimal] = mapped_column(Money)
+    note: Mapped[str | None] = mapped_column(Text)
+    reference: Mapped[str] = mapped_column(String(255))
+    reference_id: Mapped[str] = mapped_column(String(255))
+    metadata_: Mapped[dict[str, Any] | None] = mapped_column("metadata", JSON)
+    idempotency_key: Mapped[str | None] = mapped_column(String(255))
+    request_hash: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,737 @@
+"""Store credit, as the Store Credit Module of Medusa's loyalty plugin defines it:
+accounts (a customer's, or anonymous with a code) and their credits and debits.
+
+Invariants, per account: balance = credits - debits >= 0, where credits and
+debits are the totals of its transactions that are not voided. All three live on
+the row and move in the same transaction as the ledger rows, so every read is
+one primary-key lookup (the plugin sums the ledger on each read).
+
+A movement (CreditAccounts, DebitAccounts, DeleteAccountTransactions, and a
+DebitGiftCard/CreditGiftCard on a funded card) locks every account it touches
+first, in one global order (store_credit.lock_accounts: by id), then the gift
+cards they fund, by id: accounts always before cards, on every path, so no two
+movements can deadlock.
+
+Gift cards: the plugin funds a card through an account, crediting it with
+reference "gift_card" and reference_id = the card's id. The first such credit
+links account and card (when the card exists, is in the same currency, has no
+transactions of its own and no other account funds it). From then on the
+card's money is the account's: the card row's balance is kept equal to the
+account's in the same transaction, DebitGiftCard/CreditGiftCard on the card
+move the account, and `verify` checks the two agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime
+from decimal import Decimal
+from functools import partial
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ..store import gift_cards as card_store
+from ..store import store_credit as store
+from ..store.db import AnyRow, Database
+from . import codes, listing, validation
+from .currencies import currency_code
+from .errors import Duplicate, InvalidData, NotAllowed, NotFound
+from .idempotency import check_replay, key_columns, request_hash
+from .ids import STORE_CREDIT_ACCOUNT, STORE_CREDIT_TRANSACTION, new_id
+from .money import ZERO, add, format_decimal, parse_decimal, subtract
+from .validation import Violations
+
+CREDIT = "credit"
+DEBIT = "debit"
+TYPES = (CREDIT, DEBIT)
+GIFT_CARD_REFERENCE = "gift_card"
+AMOUNT_MESSAGE = "amount must be a positive number"
+UPDATABLE = ("customer_id", "code", "currency_code", "metadata")
+
+AccountFilters = store.AccountFilters
+TransactionFilters = store.TransactionFilters
+
+
+@dataclass(frozen=True)
+class Account:
+    id: str
+    customer_id: str | None
+    code: str | None
+    currency_code: str
+    metadata: dict[str, Any] | None
+    balance: Decimal
+    credits: Decimal
+    debits: Decimal
+    gift_card_id: str | None
+    created_at: datetime
+    updated_at: datetime
+    deleted_at: datetime | None
+
+
+@dataclass(frozen=True)
+class AccountTransaction:
+    id: str
+    account_id: str
+    type: str
+    amount: Decimal
+    note: str | None
+    reference: str
+    reference_id: str
+    metadata: dict[str, Any] | None
+    created_at: datetime
+    deleted_at: datetime | None
+
+
+@dataclass(frozen=True)
+class NewAccount:
+    currency_code: str
+    customer_id: str | None = None
+    code: str | None = None
+    metadata: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class AccountChanges:
+    """A partial update: only the keys in `changes` move; None clears a field."""
+
+    id: str
+    changes: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One credit or debit of an account."""
+
+    account_id: str
+    amount: str
+    note: str | None = None
+    reference: str = ""
+    reference_id: str = ""
+    metadata: dict[str, Any] | None = None
+    idempotency_key: str = ""
+
+
+@dataclass(frozen=True)
+class Movement:
+    transactions: list[AccountTransaction]
+    # Every item matched an earlier request by its key: nothing applied now.
+    replayed: bool = False
+
+
+@dataclass(frozen=True)
+class Stats:
+    id: str
+    balance: Decimal
+    credits: Decimal
+    debits: Decimal
+
+
+@dataclass(frozen=True)
+class AccountQuery:
+    filters: AccountFilters = field(default_factory=AccountFilters)
+    skip: int = 0
+    take: int | None = None
+    order: str = ""
+    with_count: bool = False
+
+
+@dataclass(frozen=True)
+class TransactionQuery:
+    filters: TransactionFilters = field(default_factory=TransactionFilters)
+    skip: int = 0
+    take: int | None = None
+    order: str = ""
+    with_count: bool = False
+
+
+@dataclass(frozen=True)
+class _ValidEntry:
+    account_id: str
+    amount: Decimal
+    values: dict[str, Any]  # note, reference, reference_id, metadata
+    key: str | None
+    fingerprint: str
+
+
+_ACCOUNT_FIELDS = [f.name for f in fields(Account)]
+_TX_FIELDS = [f.name for f in fields(AccountTransaction)]
+
+
+def account(row: AnyRow) -> Account:
+    m = row._mapping
+    return Account(**{name: m[name] for name in _ACCOUNT_FIELDS})
+
+
+def _transaction(row: AnyRow) -> AccountTransaction:
+    m = row._mapping
+    return AccountTransaction(**{name: m[name] for name in _TX_FIELDS})
+
+
+def not_found(id: str | None = None, code: str | None = None) -> NotFound:
+    # Medusa's wording for a missing record.
+    if id is not None:
+        return NotFound(f"StoreCreditAccount with id: {id} was not found", metadata={"id": id[:64]})
+    return NotFound(
+        f"StoreCreditAccount with code: {code} was not found", metadata={"code": str(code)[:64]}
+    )
+
+
+def _required_id(value: str, field: str) -> str:
+    return validation.text(value, field, max_length=validation.MAX_ID, required=True)
+
+
+def _optional_id(value: str | None, field: str) -> str | None:
+    """Unset is None; when given, an id must not be blank."""
+    return None if value is None else _required_id(value, field)
+
+
+def _validate_field(name: str, value: Any, field: str) -> Any:
+    if name == "customer_id":
+        return _optional_id(value, field)
+    if name == "code":
+        return None if value is None else codes.validate(value, field)
+    if name == "currency_code":
+        return currency_code(value, field)
+    if name == "metadata":
+        return validation.metadata(value, field)
+    raise InvalidData.field(field, f"{name} cannot be updated")
+
+
+def _validate_entry(entry: Entry, kind: str, prefix: str, v: Violations) -> _ValidEntry | None:
+    account_id = v.check(partial(_required_id, entry.account_id, f"{prefix}account_id"))
+    amount = v.check(
+        partial(
+            parse_decimal,
+            entry.amount,
+            f"{prefix}amount",
+            message=AMOUNT_MESSAGE,
+            allow_negative=False,
+        )
+    )
+    note = v.check(
+        partial(
+            validation.optional_text, entry.note, f"{prefix}note", max_length=validation.MAX_NOTE
+        )
+    )
+    for name in ("reference", "reference_id"):
+        v.check(
+            partial(
+                validation.text, getattr(entry, name), prefix + name, max_length=validation.MAX_ID
+            )
+        )
+    metadata = v.check(partial(validation.metadata, entry.metadata, f"{prefix}metadata"))
+    key = v.check(
+        partial(
+            validation.text,
+            entry.idempotency_key,
+            f"{prefix}idempotency_key",
+            max_length=validation.MAX_KEY,
+        )
+    )
+    if account_id is None or amount is None:
+        return None
+    values = {
+        "note": note,
+        "reference": entry.reference,
+        "reference_id": entry.reference_id,
+        "metadata": metadata,
+    }
+    fingerprint = request_hash(kind, account_id=account_id, amount=format_decimal(amount), **values)
+    return _ValidEntry(account_id, amount, values, key or None, fingerprint)
+
+
+class _Ledger:
+    """The accounts of one movement, locked, with their running totals; and the
+    gift cards they fund, kept equal to them."""
+
+    def __init__(self, conn: AsyncConnection, accounts: dict[str, AnyRow]) -> None:
+        self._conn = conn
+        self.rows = accounts
+        self.totals = {id: (row.balance, row.credits, row.debits) for id, row in accounts.items()}
+        self.cards = {id: row.gift_card_id for id, row in accounts.items() if row.gift_card_id}
+        self.touched: set[str] = set()
+
+    def live(self, account_id: str) -> AnyRow:
+        row = self.rows.get(account_id)
+        if row is None or row.deleted_at is not None:
+            raise not_found(account_id)
+        return row
+
+    def move(self, account_id: str, kind: str, amount: Decimal, *, voiding: bool = False) -> None:
+        """Apply (or, voiding, take back) one credit or debit to the running totals;
+        raises NotAllowed when the balance would go below zero."""
+        balance, credits, debits = self.totals[account_id]
+        sign = -1 if voiding else 1
+        if kind == CREDIT:
+            balance = add(balance, sign * amount)
+            credits = add(credits, sign * amount)
+        else:
+            balance = subtract(balance, sign * amount)
+            debits = add(debits, sign * amount)
+        if balance < 0:
+            current = format_decimal(self.totals[account_id][0])
+            currency = self.rows[account_id].currency_code
+            raise NotAllowed(
+                f"insufficient store credit: account {account_id} has {current} {currency}, "
+                f"cannot {'void' if voiding else 'debit'} {format_decimal(amount)}"
+            )
+        self.totals[account_id] = (balance, credits, debits)
+        self.touched.add(account_id)
+
+    async def lock_cards(self, more: Sequence[str] = ()) -> None:
+        """Lock the funded cards (and `more`), by id, after every account."""
+        for card_id in sorted({*self.cards.values(), *more}):
+            await card_store.lock_card(self._conn, id=card_id, code=None)
+
+    async def save(self, now: datetime) -> None:
+        for account_id in sorted(self.touched):
+            balance, credits, debits = self.totals[account_id]
+            await store.set_totals(
+                self._conn, account_id, balance=balance, credits=credits, debits=debits, now=now
+            )
+            card_id = self.cards.get(account_id)
+            if card_id is not None:
+                await store.mirror_card_balance(self._conn, card_id, balance, now)
+
+
+class StoreCredit:
+    """The store-credit use cases. Each public method is one transaction."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    # -------------------------------------------------------------- accounts
+
+    async def create(self, accounts: Sequence[NewAccount]) -> list[Account]:
+        validation.batch(len(accounts), "accounts")
+        v = Violations()
+        rows: list[dict[str, Any]] = []
+        for i, new in enumerate(accounts):
+            prefix = f"accounts[{i}]."
+            rows.append(
+                {
+                    name: v.check(partial(_validate_field, name, getattr(new, name), prefix + name))
+                    for name in UPDATABLE
+                }
+            )
+        v.raise_if_any()
+        _no_repeats(rows)
+
+        async def work(conn: AsyncConnection) -> list[Account]:
+            await _check_unique(conn, rows)
+            now = datetime.now(UTC)
+            values = [
+                {
+                    **row,
+                    "id": new_id(STORE_CREDIT_ACCOUNT),
+                    "balance": ZERO,
+                    "credits": ZERO,
+                    "debits": ZERO,
+                    "gift_card_id": None,
+                    "created_at": now,
+                    "updated_at": now,
+                    "deleted_at": None,
+                }
+                for row in rows
+            ]
+            await store.insert_accounts(conn, values)
+            return [Account(**row) for row in values]
+
+        return await self._db.run(work)
+
+    async def update(self, updates: Sequence[AccountChanges]) -> list[Account]:
+        validation.batch(len(updates), "accounts")
+        v = Violations()
+        checked: list[tuple[str, dict[str, Any]]] = []
+        for i, item in enumerate(updates):
+            prefix = f"accounts[{i}]."
+            account_id = v.check(partial(_required_id, item.id, f"{prefix}id"))
+            changes: dict[str, Any] = {}
+            for name, raw in item.changes.items():
+                if raw is None and name == "currency_code":
+                    v.add(prefix + name, f"{name} cannot be cleared")
+                    continue
+                changes[name] = v.check(partial(_validate_field, name, raw, prefix + name))
+            checked.append((account_id or "", changes))
+        v.raise_if_any()
+
+        async def work(conn: AsyncConnection) -> list[Account]:
+            locked = await store.lock_accounts(conn, [id for id, _ in checked])
+            current: dict[str, Account] = {}
+            for account_id, _ in checked:
+                row = locked.get(account_id)
+                if row is None or row.deleted_at is not None:
+                    raise not_found(account_id)
+                current[account_id] = account(row)
+            now = datetime.now(UTC)
+            for account_id, changes in checked:
+                before = current[account_id]
+                values = {k: val for k, val in changes.items() if getattr(before, k) != val}
+                if "currency_code" in values and await store.has_transactions(conn, account_id):
+                    raise NotAllowed(
+                        f"StoreCreditAccount {account_id} already has transactions in "
+                        f"{before.currency_code}; its currency_code cannot change"
+                    )
+                after = Account(**{**before.__dict__, **values, "updated_at": now})
+                if values:
+                    await _check_unique(conn, [after.__dict__], changed=values)
+                    await store.update_account(conn, account_id, ({**values, "updated_at": now}))
+                current[account_id] = after
+            return [current[account_id] for account_id, _ in checked]
+
+        return await self._db.run(work)
+
+    async def retrieve(self, *, id: str | None = None, code: str | None = None) -> Account:
+        if (id is None) == (code is None) or not (id or code):
+            raise InvalidData.field("id", "give exactly one of id or code")
+        if id is not None:
+            id = _required_id(id, "id")
+        else:
+            code = validation.text(str(code), "code", max_length=codes.MAX_CODE, required=True)
+
+        async def work(conn: AsyncConnection) -> Account:
+            row = await store.get_account(conn, id=id, code=code)
+            if row is None:
+                raise not_found(id, code)
+            return account(row)
+
+        return await self._db.run(work)
+
+    async def stats(self, account_id: str) -> Stats:
+        found = await self.retrieve(id=_required_id(account_id, "account_id"))
+        return Stats(found.id, found.balance, found.credits, found.debits)
+
+    async def list_accounts(self, query: AccountQuery) -> tuple[list[Account], int | None]:
+        v = Violations()
+        page = listing.page(
+            v,
+            skip=query.skip,
+            take=query.take,
+            order=query.order,
+            sortable=store.ACCOUNT_SORTABLE,
+        )
+        filters = query.filters
+        listing.filters(
+            v, {name: getattr(filters, name) for name in store.ACCOUNT_FILTERS}, q=filters.q
+        )
+        v.raise_if_any()
+        lowered = AccountFilters(
+            **{**filters.__dict__, "currency_code": [c.lower() for c in filters.currency_code]}
+        )
+
+        async def work(conn: AsyncConnection) -> tuple[list[Account], int | None]:
+            rows, count = await store.list_accounts(
+                conn,
+                lowered,
+                order=page.order,
+                skip=page.skip,
+                take=page.take,
+                with_count=query.with_count,
+            )
+            return [account(row) for row in rows], count
+
+        return await self._db.run(work)
+
+    async def delete(self, ids: Sequence[str]) -> list[str]:
+        checked = listing.ids(ids)
+        if not checked:
+            return []
+
+        async def work(conn: AsyncConnection) -> list[str]:
+            await store.lock_accounts(conn, checked)
+            funding = await store.funding_existing_cards(conn, checked)
+            if funding:
+                account_id, card_id = funding[0]
+                raise NotAllowed(
+                    f"StoreCreditAccount {account_id} funds gift card {card_id}: delete the "
+                    "gift card first (or soft-delete the account)"
+                )
+            return await store.delete_accounts(conn, checked)
+
+        return await self._db.run(work)
+
+    async def soft_delete(self, ids: Sequence[str]) -> list[str]:
+        checked = listing.ids(ids)
+        if not checked:
+            return []
+
+        async def work(conn: AsyncConnection) -> list[str]:
+            await store.lock_accounts(conn, checked)
+            now = datetime.now(UTC)
+            return await store.set_deleted_at(conn, checked, now, now)
+
+        return await self._db.run(work)
+
+    async def restore(self, ids: Sequence[str]) -> list[str]:
+        checked = listing.ids(ids)
+        if not checked:
+            return []
+
+        async def work(conn: AsyncConnection) -> list[str]:
+            locked = await store.lock_accounts(conn, checked)
+            deleted = [row for row in locked.values() if row.deleted_at is not None]
+            pairs = [(r.customer_id, r.currency_code) for r in deleted if r.customer_id]
+            _no_repeated_pairs(pairs)
+            clash = await store.live_customer_accounts(conn, pairs)
+            if clash:
+                customer, currency = sorted(clash)[0]
+                raise _duplicate_customer(customer, currency)
+            return await store.set_deleted_at(conn, checked, None, datetime.now(UTC))
+
+        return await self._db.run(work)
+
+    # ------------------------------------------------------------- movements
+
+    async def credit(self, entries: Sequence[Entry]) -> Movement:
+        return await self._move(entries, CREDIT, "credits")
+
+    async def debit(self, entries: Sequence[Entry]) -> Movement:
+        return await self._move(entries, DEBIT, "debits")
+
+    async def _move(self, entries: Sequence[Entry], kind: str, name: str) -> Movement:
+        validation.batch(len(entries), name)
+        v = Violations()
+        valid = [_validate_entry(e, kind, f"{name}[{i}].", v) for i, e in enumerate(entries)]
+        v.raise_if_any()
+        items = [item for item in valid if item is not None]
+        keys = [(i.account_id, i.key) for i in items if i.key]
+        if len(set(keys)) != len(keys):
+            raise InvalidData.field(
+                name, "an idempotency_key appears twice for one account in this request"
+            )
+
+        async def work(conn: AsyncConnection) -> Movement:
+            ledger = _Ledger(conn, await store.lock_accounts(conn, [i.account_id for i in items]))
+            if kind == CREDIT:
+                links = await self._links(conn, ledger, items)
+            else:
+                links = {}
+                await ledger.lock_cards()
+            ledger.cards.update(links)
+            ledger.touched.update(links)  # a linked card takes its account's balance
+            now = datetime.now(UTC)
+            results: list[AccountTransaction] = []
+            new_rows: list[dict[str, Any]] = []
+            replays = 0
+            for index, item in enumerate(items):
+                row = ledger.live(item.account_id)
+                if item.key is not None:
+                    previous = await store.transaction_by_key(conn, row.id, item.key)
+                    if previous is not None:
+                        check_replay(previous.request_hash, item.fingerprint, item.key)
+                        results.append(_transaction(previous))
+                        replays += 1
+                        continue
+                try:
+                    ledger.move(row.id, kind, item.amount)
+                except NotAllowed as error:
+                    raise NotAllowed(f"{name}[{index}]: {error.message}") from error
+                tx = AccountTransaction(
+                    id=new_id(STORE_CREDIT_TRANSACTION),
+                    account_id=row.id,
+                    type=kind,
+                    amount=item.amount,
+                    created_at=now,
+                    deleted_at=None,
+                    **item.values,
+                )
+                results.append(tx)
+                new_rows.append({**tx.__dict__, **key_columns(item.key, item.fingerprint)})
+            for account_id, card_id in links.items():
+                await store.link_gift_card(conn, account_id, card_id)
+            if new_rows:
+                await store.insert_transactions(conn, new_rows)
+            await ledger.save(now)
+            return Movement(results, replayed=replays == len(items))
+
+        return await self._db.run(work)
+
+    async def _links(
+        self, conn: AsyncConnection, ledger: _Ledger, items: Sequence[_ValidEntry]
+    ) -> dict[str, str]:
+        """Accounts this credit links to the gift card it funds (account id -> card
+        id), with every card involved locked (after the accounts, by id)."""
+        candidates: dict[str, str] = {}
+        for item in items:
+            card_id = item.values["reference_id"]
+            row = ledger.rows.get(item.account_id)
+            if (
+                item.values["reference"] == GIFT_CARD_REFERENCE
+                and card_id
+                and row is not None
+                and not row.gift_card_id
+                and item.account_id not in candidates
+                and card_id not in candidates.values()
+            ):
+                candidates[item.account_id] = card_id
+        await ledger.lock_cards(list(candidates.values()))
+        links: dict[str, str] = {}
+        for account_id, card_id in candidates.items():
+            card = await card_store.get_card(conn, id=card_id, code=None)
+            if (
+                card is not None
+                and card.currency_code == ledger.rows[account_id].currency_code
+                and not await card_store.has_transactions(conn, card_id)
+                and await store.account_funding(conn, card_id) is None
+            ):
+                links[account_id] = card_id
+        return links
+
+    async def move_funded_card(
+        self,
+        conn: AsyncConnection,
+        account_id: str,
+        card_id: str,
+        kind: str,
+        entry: Entry,
+        fingerprint: str,
+    ) -> tuple[AccountTransaction, Decimal, bool]:
+        """A DebitGiftCard/CreditGiftCard on a funded card, inside the gift card's
+        transaction: the movement happens on its account (locked first, then the
+        card). Returns the account transaction, the balance after it (now, for a
+        replay) and whether it was a replay."""
+        ledger = _Ledger(conn, await store.lock_accounts(conn, [account_id]))
+        await ledger.lock_cards()
+        row = ledger.rows.get(account_id)
+        if row is None or row.gift_card_id != card_id:
+            raise Relinked
+        if row.deleted_at is not None:
+            raise NotAllowed(
+                f"the store-credit account {account_id} funding gift card {card_id} is deleted"
+            )
+        if entry.idempotency_key:
+            previous = await store.transaction_by_key(conn, account_id, entry.idempotency_key)
+            if previous is not None:
+                check_replay(previous.request_hash, fingerprint, entry.idempotency_key)
+                return _transaction(previous), row.balance, True
+        amount = Decimal(entry.amount)
+        ledger.move(account_id, kind, amount)
+        now = datetime.now(UTC)
+        tx = AccountTransaction(
+            id=new_id(STORE_CREDIT_TRANSACTION),
+            account_id=account_id,
+            type=kind,
+            amount=amount,
+            note=entry.note,
+            reference=entry.reference,
+            reference_id=entry.reference_id,
+            metadata=None,
+            created_at=now,
+            deleted_at=None,
+        )
+        await store.insert_transactions(
+            conn,
+            [{**tx.__dict__, **key_columns(entry.idempotency_key or None, fingerprint)}],
+        )
+        await ledger.save(now)
+        return tx, ledger.totals[account_id][0], False
+
+    # ---------------------------------------------------------- transactions
+
+    async def transactions(
+        self, query: TransactionQuery
+    ) -> tuple[list[AccountTransaction], int | None]:
+        v = Violations()
+        page = listing.page(
+            v,
+            skip=query.skip,
+            take=query.take,
+            order=query.order,
+            sortable=store.TRANSACTION_SORTABLE,
+            default_order=("created_at", True),
+        )
+        filters = query.filters
+        for kind in filters.type:
+            if kind not in TYPES:
+                v.add("type", "type must be credit or debit")
+        listing.filters(v, {name: getattr(filters, name) for name in store.TRANSACTION_FILTERS})
+        v.raise_if_any()
+
+        async def work(conn: AsyncConnection) -> tuple[list[AccountTransaction], int | None]:
+            rows, count = await store.list_transactions(
+                conn,
+                filters,
+                order=page.order,
+                skip=page.skip,
+                take=page.take,
+                with_count=query.with_count,
+            )
+            return [_transaction(row) for row in rows], count
+
+        return await self._db.run(work)
+
+    async def delete_transactions(self, ids: Sequence[str]) -> list[str]:
+        """Void: each transaction's amount leaves its account's balance and totals."""
+        checked = listing.ids(ids)
+        if not checked:
+            return []
+
+        async def work(conn: AsyncConnection) -> list[str]:
+            found = await store.live_transactions(conn, checked)
+            ledger = _Ledger(conn, await store.lock_accounts(conn, [t.account_id for t in found]))
+            await ledger.lock_cards()
+            # Read again under the locks: a concurrent void may have taken some.
+            voiding = await store.live_transactions(conn, [t.id for t in found])
+            for tx in sorted(voiding, key=lambda t: t.id):
+                ledger.move(tx.account_id, tx.type, tx.amount, voiding=True)
+            now = datetime.now(UTC)
+            await store.void_transactions(conn, [t.id for t in voiding], now)
+            await ledger.save(now)
+            return sorted(t.id for t in voiding)
+
+        return await self._db.run(work)
+
+
+class Relinked(Exception):
+    """The card's funding changed between the unlocked look-up and the locks: rerun."""
+
+
+def _duplicate_customer(customer_id: str, currency: str) -> Duplicate:
+    return Duplicate(
+        f"StoreCreditAccount for customer {customer_id} in {currency} already exists",
+        metadata={"customer_id": customer_id[:64], "currency_code": currency},
+    )
+
+
+def _no_repeated_pairs(pairs: Sequence[tuple[str, str]]) -> None:
+    seen: set[tuple[str, str]] = set()
+    for pair in pairs:
+        if pair in seen:
+            raise _duplicate_customer(*pair)
+        seen.add(pair)
+
+
+def _no_repeats(rows: Sequence[Mapping[str, Any]]) -> None:
+    codes_given = [r["code"] for r in rows if r["code"]]
+    repeated = sorted({c for c in codes_given if codes_given.count(c) > 1})
+    if repeated:
+        raise Duplicate(
+            f"StoreCreditAccount with code: {repeated[0]} appears twice in the request",
+            metadata={"code": repeated[0]},
+        )
+    _no_repeated_pairs([(r["customer_id"], r["currency_code"]) for r in rows if r["customer_id"]])
+
+
+async def _check_unique(
+    conn: AsyncConnection,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    changed: Mapping[str, Any] | None = None,
+) -> None:
+    """Codes unique; one live account per (customer_id, currency_code)."""
+    check_code = changed is None or "code" in changed
+    check_pair = changed is None or "customer_id" in changed or "currency_code" in changed
+    if check_code:
+        taken = await store.taken(conn, "code", [r["code"] for r in rows if r["code"]])
+        if taken:
+            code = sorted(taken)[0]
+            raise Duplicate(
+                f"StoreCreditAccount with code: {code} already exists", metadata={"code": code}
+            )
+    if check_pair:
+        pairs = [(r["customer_id"], r["currency_code"]) for r in rows if r["customer_id"]]
+        clash = await store.live_customer_accounts(conn, pairs)
+        if clash:
+            raise _duplicate_customer(*sorted(clash)[0])

@@ -1,0 +1,304 @@
+"""Store-credit accounts and their transactions. Knows SQL, not rules.
+
+Balances and their two totals live on the account row; every movement locks the
+rows it touches in one global order (account id, code points) and changes them
+in the same transaction as the ledger rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, cast
+
+from sqlalchemy import Table, bindparam, delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from . import listing
+from .db import AnyRow
+from .models import GiftCard, StoreCreditAccount, StoreCreditTransaction
+
+_accounts = cast(Table, StoreCreditAccount.__table__)
+_ledger = cast(Table, StoreCreditTransaction.__table__)
+_cards = cast(Table, GiftCard.__table__)
+_live = _accounts.c.deleted_at.is_(None)
+
+TRANSACTION_COLUMNS = (
+    _ledger.c.id,
+    _ledger.c.account_id,
+    _ledger.c.type,
+    _ledger.c.amount,
+    _ledger.c.note,
+    _ledger.c.reference,
+    _ledger.c.reference_id,
+    _ledger.c.metadata,
+    _ledger.c.created_at,
+    _ledger.c.deleted_at,
+)
+
+ACCOUNT_SORTABLE = frozenset(
+    {"id", "code", "customer_id", "currency_code", "balance", "created_at", "updated_at"}
+)
+ACCOUNT_FILTERS = ("id", "customer_id", "currency_code", "code")
+TRANSACTION_SORTABLE = frozenset(
+    {"id", "account_id", "type", "amount", "reference", "reference_id", "created_at"}
+)
+TRANSACTION_FILTERS = ("id", "account_id", "type", "reference", "reference_id")
+
+_by_id = select(_accounts).where(_accounts.c.id == bindparam("id"), _live)
+_by_code = select(_accounts).where(_accounts.c.code == bindparam("code"), _live)
+# Every account of a movement, locked in the one global order before anything else.
+_lock_many = (
+    select(_accounts)
+    .where(_accounts.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(_accounts.c.id)
+    .with_for_update()
+)
+_by_key = select(*TRANSACTION_COLUMNS, _ledger.c.request_hash).where(
+    _ledger.c.account_id == bindparam("account_id"),
+    _ledger.c.idempotency_key == bindparam("idempotency_key"),
+)
+_set_totals = (
+    update(_accounts)
+    .where(_accounts.c.id == bindparam("account_id"))
+    .values(
+        balance=bindparam("new_balance"),
+        credits=bindparam("new_credits"),
+        debits=bindparam("new_debits"),
+        updated_at=bindparam("now"),
+    )
+)
+_mirror_card = (
+    update(_cards)
+    .where(_cards.c.id == bindparam("card_id"))
+    .values(balance=bindparam("new_balance"), updated_at=bindparam("now"))
+)
+_has_transactions = (
+    select(_ledger.c.seq).where(_ledger.c.account_id == bindparam("account_id")).limit(1)
+)
+
+
+@dataclass(frozen=True)
+class AccountFilters:
+    id: Sequence[str] = ()
+    customer_id: Sequence[str] = ()
+    currency_code: Sequence[str] = ()
+    code: Sequence[str] = ()
+    q: str = ""
+    with_deleted: bool = False
+
+
+@dataclass(frozen=True)
+class TransactionFilters:
+    id: Sequence[str] = ()
+    account_id: Sequence[str] = ()
+    type: Sequence[str] = ()
+    reference: Sequence[str] = ()
+    reference_id: Sequence[str] = ()
+    with_deleted: bool = False
+
+
+# ------------------------------------------------------------------ accounts
+
+
+async def get_account(
+    conn: AsyncConnection, *, id: str | None = None, code: str | None = None
+) -> AnyRow | None:
+    """A live account by id or code."""
+    if id is not None:
+        return (await conn.execute(_by_id, {"id": id})).first()
+    return (await conn.execute(_by_code, {"code": code})).first()
+
+
+async def lock_accounts(conn: AsyncConnection, ids: Sequence[str]) -> dict[str, AnyRow]:
+    """The accounts (live or soft-deleted) among `ids`, locked in id order until the
+    transaction ends; absent ids are simply missing from the result."""
+    rows = await conn.execute(_lock_many, {"ids": sorted(set(ids))})
+    return {row.id: row for row in rows}
+
+
+async def taken(conn: AsyncConnection, column: str, values: Sequence[Any]) -> set[Any]:
+    """Which of `values` some account (live or soft-deleted) already has in `column`."""
+    if not values:
+        return set()
+    column_ = _accounts.c[column]
+    rows = await conn.execute(select(column_).where(column_.in_(list(values))))
+    return {row[0] for row in rows}
+
+
+async def live_customer_accounts(
+    conn: AsyncConnection, pairs: Sequence[tuple[str, str]]
+) -> set[tuple[str, str]]:
+    """Which (customer_id, currency_code) pairs already have a live account."""
+    if not pairs:
+        return set()
+    customers = sorted({c for c, _ in pairs})
+    rows = await conn.execute(
+        select(_accounts.c.customer_id, _accounts.c.currency_code).where(
+            _accounts.c.customer_id.in_(customers), _live
+        )
+    )
+    existing = {(row[0], row[1]) for row in rows}
+    return existing & set(pairs)
+
+
+async def insert_accounts(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    await conn.execute(insert(_accounts), rows)
+
+
+async def update_account(conn: AsyncConnection, account_id: str, values: Mapping[str, Any]) -> None:
+    await conn.execute(update(_accounts).where(_accounts.c.id == account_id).values(**values))
+
+
+async def set_totals(
+    conn: AsyncConnection,
+    account_id: str,
+    *,
+    balance: Decimal,
+    credits: Decimal,
+    debits: Decimal,
+    now: datetime,
+) -> None:
+    params = {
+        "account_id": account_id,
+        "new_balance": balance,
+        "new_credits": credits,
+        "new_debits": debits,
+        "now": now,
+    }
+    await conn.execute(_set_totals, params)
+
+
+async def link_gift_card(conn: AsyncConnection, account_id: str, card_id: str) -> None:
+    await conn.execute(
+        update(_accounts).where(_accounts.c.id == account_id).values(gift_card_id=card_id)
+    )
+
+
+async def mirror_card_balance(
+    conn: AsyncConnection, card_id: str, balance: Decimal, now: datetime
+) -> None:
+    """A funded gift card's balance is its account's: kept equal in the same transaction."""
+    await conn.execute(_mirror_card, {"card_id": card_id, "new_balance": balance, "now": now})
+
+
+async def account_funding(conn: AsyncConnection, card_id: str) -> AnyRow | None:
+    """The account (live or not) that funds the gift card, if any."""
+    statement = select(_accounts).where(_accounts.c.gift_card_id == card_id)
+    return (await conn.execute(statement)).first()
+
+
+async def has_transactions(conn: AsyncConnection, account_id: str) -> bool:
+    return (await conn.execute(_has_transactions, {"account_id": account_id})).first() is not None
+
+
+async def list_accounts(
+    conn: AsyncConnection,
+    filters: AccountFilters,
+    *,
+    order: Sequence[tuple[str, bool]],
+    skip: int,
+    take: int,
+    with_count: bool,
+) -> tuple[list[AnyRow], int | None]:
+    where = listing.conditions(
+        _accounts,
+        {name: getattr(filters, name) for name in ACCOUNT_FILTERS},
+        q=filters.q,
+        q_columns=("code", "customer_id", "id"),
+        with_deleted=filters.with_deleted,
+    )
+    return await listing.list_rows(
+        conn,
+        _accounts,
+        where,
+        order=order,
+        skip=skip,
+        take=take,
+        with_count=with_count,
+        numeric=frozenset({"balance"}),
+    )
+
+
+async def delete_accounts(conn: AsyncConnection, ids: Sequence[str]) -> list[str]:
+    """Hard delete, transactions included. Returns the ids that existed."""
+    await conn.execute(delete(_ledger).where(_ledger.c.account_id.in_(list(ids))))
+    result = await conn.execute(
+        delete(_accounts).where(_accounts.c.id.in_(list(ids))).returning(_accounts.c.id)
+    )
+    return [row.id for row in result]
+
+
+async def funding_existing_cards(conn: AsyncConnection, ids: Sequence[str]) -> list[AnyRow]:
+    """(account id, gift card id) of the given accounts that fund an existing card."""
+    statement = (
+        select(_accounts.c.id, _accounts.c.gift_card_id)
+        .join(_cards, _cards.c.id == _accounts.c.gift_card_id)
+        .where(_accounts.c.id.in_(list(ids)))
+        .order_by(_accounts.c.id)
+    )
+    return list((await conn.execute(statement)).all())
+
+
+async def set_deleted_at(
+    conn: AsyncConnection, ids: Sequence[str], deleted_at: datetime | None, now: datetime
+) -> list[str]:
+    return await listing.set_deleted_at(conn, _accounts, ids, deleted_at, now)
+
+
+# -------------------------------------------------------------- transactions
+
+
+async def transaction_by_key(
+    conn: AsyncConnection, account_id: str, idempotency_key: str
+) -> AnyRow | None:
+    params = {"account_id": account_id, "idempotency_key": idempotency_key}
+    return (await conn.execute(_by_key, params)).first()
+
+
+async def insert_transactions(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    await conn.execute(insert(_ledger), rows)
+
+
+async def live_transactions(conn: AsyncConnection, ids: Sequence[str]) -> list[AnyRow]:
+    """The not yet voided transactions among `ids` (their accounts: account_id)."""
+    statement = select(*TRANSACTION_COLUMNS).where(
+        _ledger.c.id.in_(list(ids)), _ledger.c.deleted_at.is_(None)
+    )
+    return list((await conn.execute(statement)).all())
+
+
+async def void_transactions(conn: AsyncConnection, ids: Sequence[str], now: datetime) -> None:
+    await conn.execute(
+        update(_ledger)
+        .where(_ledger.c.id.in_(list(ids)), _ledger.c.deleted_at.is_(None))
+        .values(deleted_at=now)
+    )
+
+
+async def list_transactions(
+    conn: AsyncConnection,
+    filters: TransactionFilters,
+    *,
+    order: Sequence[tuple[str, bool]],
+    skip: int,
+    take: int,
+    with_count: bool,
+) -> tuple[list[AnyRow], int | None]:
+    where = listing.conditions(
+        _ledger,
+        {name: getattr(filters, name) for name in TRANSACTION_FILTERS},
+        with_deleted=filters.with_deleted,
+    )
+    return await listing.list_rows(
+        conn,
+        _ledger,
+        where,
+        order=order,
+        skip=skip,
+        take=take,
+        with_count=with_count,
+        numeric=frozenset({"amount"}),
+    )
