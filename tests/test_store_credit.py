@@ -5,6 +5,7 @@ O(1) stats, funded gift cards, concurrency and lock order."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
@@ -36,25 +37,25 @@ def new_account(stub: LoyaltyServiceStub, **fields: object) -> pb.StoreCreditAcc
 
 
 def credit(
-    stub: LoyaltyServiceStub, account_id: str, amount: str, **more: object
+    stub: LoyaltyServiceStub, account_id: str, amount: str, timeout: float = 10, **more: object
 ) -> pb.CreditAccountsResponse:
     response: pb.CreditAccountsResponse = stub.CreditAccounts(
         pb.CreditAccountsRequest(
             credits=[pb.AccountEntryInput(account_id=account_id, amount=amount, **more)]
         ),
-        timeout=10,
+        timeout=timeout,
     )
     return response
 
 
 def debit(
-    stub: LoyaltyServiceStub, account_id: str, amount: str, **more: object
+    stub: LoyaltyServiceStub, account_id: str, amount: str, timeout: float = 10, **more: object
 ) -> pb.DebitAccountsResponse:
     response: pb.DebitAccountsResponse = stub.DebitAccounts(
         pb.DebitAccountsRequest(
             debits=[pb.AccountEntryInput(account_id=account_id, amount=amount, **more)]
         ),
-        timeout=10,
+        timeout=timeout,
     )
     return response
 
@@ -527,3 +528,68 @@ def test_verify_covers_store_credit(start_server: Callable[..., ServerProcess], 
 def stats_of(server: ServerProcess, account_id: str) -> str:
     with server.channel() as channel:
         return stats(LoyaltyServiceStub(channel), account_id)[0]
+
+
+@pytest.mark.reliability
+def test_kill_9_during_keyed_movements_then_retries_apply_each_once(
+    start_server: Callable[..., ServerProcess], uid: str
+) -> None:
+    """16 callers send keyed credits and debits; the server is killed (-9) and
+    restarted on the same port and database; every caller resends each write with
+    its key until it is answered. Each write is applied exactly once."""
+    server = start_server()
+    with server.channel() as channel:
+        stub = LoyaltyServiceStub(channel)
+        accounts = [new_account(stub, code=f"SC-K9-{uid}-{n}").id for n in range(4)]
+        for account_id in accounts:
+            credit(stub, account_id, "1000")
+    ops = [(accounts[n % 4], "credit" if n % 3 else "debit", f"k9-{uid}-{n}") for n in range(640)]
+    answered: dict[str, str] = {}
+    lock = threading.Lock()
+
+    def caller(start: int) -> None:
+        with server.channel() as channel:
+            stub = LoyaltyServiceStub(channel)
+            for account_id, kind, key in ops[start::16]:
+                deadline = time.monotonic() + 60
+                while True:
+                    try:
+                        move = credit if kind == "credit" else debit
+                        move(stub, account_id, "1", idempotency_key=key, timeout=5)
+                        with lock:
+                            answered[key] = "OK"
+                        break
+                    except grpc.RpcError as error:
+                        if error.code() not in (
+                            grpc.StatusCode.UNAVAILABLE,
+                            grpc.StatusCode.DEADLINE_EXCEEDED,
+                            grpc.StatusCode.CANCELLED,
+                        ):
+                            with lock:
+                                answered[key] = error.code().name
+                            break
+                        assert time.monotonic() < deadline, f"{key}: no answer within 60 s"
+                        time.sleep(0.05)
+
+    threads = [threading.Thread(target=caller, args=(n,)) for n in range(16)]
+    for thread in threads:
+        thread.start()
+    time.sleep(1.0)
+    server.kill()
+    server.start()
+    for thread in threads:
+        thread.join(120)
+    assert set(answered.values()) == {"OK"}, {k: v for k, v in answered.items() if v != "OK"}
+    assert len(answered) == len(ops)
+    with server.channel() as channel:
+        stub = LoyaltyServiceStub(channel)
+        for account_id in accounts:
+            mine = [kind for a, kind, _ in ops if a == account_id]
+            expected = 1000 + mine.count("credit") - mine.count("debit")
+            assert stats(stub, account_id)[0] == str(expected)
+            listed = stub.ListAccountTransactions(
+                pb.ListAccountTransactionsRequest(account_id=[account_id], with_count=True, take=1),
+                timeout=10,
+            )
+            assert listed.count == len(mine) + 1  # each keyed write once, plus the funding
+    assert verify(server.database_url).ok
