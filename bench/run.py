@@ -67,8 +67,12 @@ SCENARIOS = {
     "debit_spread": "DebitGiftCard, 10,000 cards",
     "list": "ListGiftCards (one page of 15)",
     "batch": "BatchAdjustPoints (adjustments/s)",
+    "credit_debit_hot": "DebitAccounts, one hot account",
+    "credit_debit_spread": "DebitAccounts, 10,000 accounts",
+    "credit_stats": "RetrieveAccountStats",
 }
 HOT_CODE = "BENCH-HOT"
+HOT_ACCOUNT = "sc_acc_benchhot"
 
 
 @dataclass(frozen=True)
@@ -141,6 +145,29 @@ def _client_main(conn: Connection, target: str, proc_index: int) -> None:
             code = HOT_CODE if name == "debit_hot" else f"BENCH-{rng.randrange(job['cards']):05d}"
             return "DebitGiftCard", pb.DebitGiftCardRequest(
                 code=code, amount="0.01", currency_code="usd", idempotency_key=key
+            )
+        if name in ("credit_debit_hot", "credit_debit_spread"):
+            account = (
+                HOT_ACCOUNT
+                if name == "credit_debit_hot"
+                else f"sc_acc_bench{rng.randrange(job['cards']):05d}"
+            )
+            return "DebitAccounts", pb.DebitAccountsRequest(
+                debits=[
+                    pb.AccountEntryInput(
+                        account_id=account,
+                        amount="0.01",
+                        reference="cart",
+                        reference_id="cart_bench",
+                        idempotency_key=key,
+                    )
+                ]
+            )
+        if name in ("credit_stats", "rs_stats"):
+            prefix = "sc_acc_bench" if name == "credit_stats" else "sc_acc_rs"
+            size = job["cards"] if name == "credit_stats" else job["readscale_customers"]
+            return "RetrieveAccountStats", pb.RetrieveAccountStatsRequest(
+                account_id=f"{prefix}{rng.randrange(size):05d}"
             )
         if name == "list":
             return "ListGiftCards", pb.ListGiftCardsRequest(take=15)
@@ -420,6 +447,37 @@ def seed(url: str, profile: Profile) -> None:
             """,
             {"code": HOT_CODE},
         )
+        # Store credit: 10,000 accounts with an opening credit each, one hot account,
+        # and the read-scale accounts (20 credits each).
+        conn.execute(
+            """
+            INSERT INTO store_credit_accounts (id, code, currency_code, balance, credits, debits,
+                                               created_at, updated_at)
+            SELECT 'sc_acc_bench' || lpad(i::text, 5, '0'), NULL, 'usd', 1000000, 1000000, 0,
+                   now(), now()
+            FROM generate_series(0, %(n)s - 1) AS i
+            UNION ALL
+            SELECT %(hot)s, NULL, 'usd', 999999999999, 999999999999, 0, now(), now()
+            UNION ALL
+            SELECT 'sc_acc_rs' || lpad(i::text, 5, '0'), NULL, 'usd', 20, 20, 0, now(), now()
+            FROM generate_series(0, %(rs)s - 1) AS i
+            """,
+            {"n": profile.cards, "hot": HOT_ACCOUNT, "rs": profile.readscale_customers},
+        )
+        conn.execute(
+            """
+            INSERT INTO store_credit_transactions
+                (id, account_id, type, amount, reference, reference_id, created_at)
+            SELECT 'sc_trx_' || substr(md5(a.id), 1, 26), a.id, 'credit', a.credits, 'seed',
+                   '', now()
+            FROM store_credit_accounts AS a WHERE a.id NOT LIKE 'sc_acc_rs%%'
+            UNION ALL
+            SELECT 'sc_trx_rs' || lpad((i * 20 + k)::text, 24, '0'),
+                   'sc_acc_rs' || lpad(i::text, 5, '0'), 'credit', 1, 'seed', '', now()
+            FROM generate_series(0, %(rs)s - 1) AS i, generate_series(0, 19) AS k
+            """,
+            {"rs": profile.readscale_customers},
+        )
         # Read-scale customers: 20 adjustments each, balance 20.
         conn.execute(
             """
@@ -450,7 +508,8 @@ def settle(url: str) -> None:
     the middle of the next measurement window."""
     with psycopg.connect(libpq(url), autocommit=True) as conn:
         conn.execute(
-            "VACUUM (ANALYZE) point_accounts, point_adjustments, gift_cards, gift_card_transactions"
+            "VACUUM (ANALYZE) point_accounts, point_adjustments, gift_cards,"
+            " gift_card_transactions, store_credit_accounts, store_credit_transactions"
         )
 
 
@@ -477,6 +536,27 @@ def bulk_load(url: str, rows: int) -> float:
                 (id, customer_id, delta, reason, balance_after, created_at)
             SELECT 'adj_fill' || lpad((i * %(k)s + k)::text, 22, '0'),
                    'fill_' || lpad(i::text, 5, '0'), 1, 'import', k + 1,
+                   now() - make_interval(secs => %(k)s - k)
+            FROM generate_series(0, %(k)s - 1) AS k, generate_series(0, %(c)s - 1) AS i
+            """,
+            {"c": customers, "k": per_customer},
+        )
+        # As many store-credit transactions, on 10,000 filler accounts.
+        conn.execute(
+            """
+            INSERT INTO store_credit_accounts (id, currency_code, balance, credits, debits,
+                                               created_at, updated_at)
+            SELECT 'sc_acc_fill' || lpad(i::text, 5, '0'), 'usd', %(k)s, %(k)s, 0, now(), now()
+            FROM generate_series(0, %(c)s - 1) AS i
+            """,
+            {"c": customers, "k": per_customer},
+        )
+        conn.execute(
+            """
+            INSERT INTO store_credit_transactions
+                (id, account_id, type, amount, reference, reference_id, created_at)
+            SELECT 'sc_trx_fill' || lpad((i * %(k)s + k)::text, 22, '0'),
+                   'sc_acc_fill' || lpad(i::text, 5, '0'), 'credit', 1, 'import', '',
                    now() - make_interval(secs => %(k)s - k)
             FROM generate_series(0, %(k)s - 1) AS k, generate_series(0, %(c)s - 1) AS i
             """,
@@ -521,9 +601,11 @@ def sql_read_cost(url: str, customers: int, rounds: int) -> dict[str, float | No
     return out
 
 
-def ledger_rows(url: str) -> int:
+def ledger_rows(url: str, table: str = "point_adjustments") -> int:
     with psycopg.connect(libpq(url)) as conn:
-        row = conn.execute("SELECT count(*) FROM point_adjustments").fetchone()
+        row = conn.execute(
+            sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))
+        ).fetchone()
         assert row is not None
         return int(row[0])
 
@@ -767,6 +849,22 @@ def summarize(results: list[dict[str, Any]], readscale: dict[str, Any]) -> dict[
                 "value": value,
                 "met": (value or 99) <= 1.2,
             }
+    if readscale.get("stats_p50_ratio") is not None:
+        targets["stats_at_1m_within_1_2x"] = {
+            "value": readscale["stats_p50_ratio"],
+            "met": readscale["stats_p50_ratio"] <= 1.2,
+        }
+    for name in ("credit_debit_spread", "credit_debit_hot"):
+        found = find(name, top)
+        if found and empty:
+            targets[f"{name}_ge_40pct_empty_rpc"] = {
+                "value": found.get("vs_empty_rpc"),
+                "met": (found.get("vs_empty_rpc") or 0) >= 0.4,
+            }
+            targets[f"{name}_p99_le_50ms"] = {
+                "value": found["p99_ms"],
+                "met": found["p99_ms"] is not None and found["p99_ms"] <= 50,
+            }
     if hot and spread:
         share = ratio(hot["ops_per_s"], spread["ops_per_s"])
         targets["debit_hot_ge_30pct_spread"] = {"value": share, "met": (share or 0) >= 0.3}
@@ -992,9 +1090,10 @@ def main(argv: list[str] | None = None) -> int:
         sql_rounds = 300 if args.quick else 3000
         if not args.no_readscale:
             readscale["rows_before"] = ledger_rows(url)
+            readscale["store_credit_rows_before"] = ledger_rows(url, "store_credit_transactions")
             settle(url)
             readscale["sql_before"] = sql_read_cost(url, profile.readscale_customers, sql_rounds)
-            for kind in ("balance", "history"):
+            for kind in ("balance", "history", "stats"):
                 readscale[f"{kind}_before"] = clients.run(
                     {**common, "scenario": f"rs_{kind}", "callers": rs_callers}, server.proc.pid
                 )
@@ -1030,6 +1129,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_readscale:
             readscale["bulk_load_s"] = round(bulk_load(url, profile.filler_rows), 1)
             readscale["rows_after"] = ledger_rows(url)
+            readscale["store_credit_rows_after"] = ledger_rows(url, "store_credit_transactions")
             readscale["sql_after"] = sql_read_cost(url, profile.readscale_customers, sql_rounds)
             for kind in ("balance", "history"):
                 readscale[f"{kind}_sql_p50_ratio"] = ratio(
@@ -1037,7 +1137,7 @@ def main(argv: list[str] | None = None) -> int:
                     readscale["sql_before"][f"{kind}_sql_p50_us"],
                 )
             readscale["callers"] = rs_callers
-            for kind in ("balance", "history"):
+            for kind in ("balance", "history", "stats"):
                 readscale[f"{kind}_after"] = clients.run(
                     {**common, "scenario": f"rs_{kind}", "callers": rs_callers}, server.proc.pid
                 )

@@ -26,6 +26,9 @@ SCENARIOS = {
     "debit_spread",
     "list",
     "batch",
+    "credit_debit_hot",
+    "credit_debit_spread",
+    "credit_stats",
     "pgbench",
 }
 
@@ -80,7 +83,8 @@ def test_quick_benchmark_end_to_end(tmp_path: Path) -> None:
 
     readscale = report["readscale"]
     assert readscale["rows_after"] >= readscale["rows_before"] + 20_000
-    for kind in ("balance", "history"):
+    assert readscale["store_credit_rows_after"] >= readscale["store_credit_rows_before"] + 20_000
+    for kind in ("balance", "history", "stats"):
         assert readscale[f"{kind}_before"]["calls"] > 0
         assert readscale[f"{kind}_after"]["calls"] > 0
 
@@ -93,6 +97,9 @@ def test_quick_benchmark_end_to_end(tmp_path: Path) -> None:
         "balance_at_1m_within_1_2x",
         "debit_hot_ge_30pct_spread",
         "debit_hot_no_unexpected_errors",
+        "stats_at_1m_within_1_2x",
+        "credit_debit_spread_ge_40pct_empty_rpc",
+        "credit_debit_hot_p99_le_50ms",
     ):
         assert isinstance(targets[name]["met"], bool), name
     assert "AdjustPoints" in done.stdout  # the printed table

@@ -35,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ..store import gift_cards as card_store
 from ..store import store_credit as store
 from ..store.db import AnyRow, Database
+from ..store.direct import Contended
 from . import codes, listing, validation
 from .currencies import currency_code
 from .errors import Duplicate, InvalidData, NotAllowed, NotFound
@@ -502,6 +503,11 @@ class StoreCredit:
                 name, "an idempotency_key appears twice for one account in this request"
             )
 
+        if len(items) == 1 and self._db.direct is not None:
+            done = await self._move_direct(items[0], kind)
+            if done is not None:
+                return done
+
         async def work(conn: AsyncConnection) -> Movement:
             ledger = _Ledger(conn, await store.lock_accounts(conn, [i.account_id for i in items]))
             if kind == CREDIT:
@@ -547,6 +553,30 @@ class StoreCredit:
             return Movement(results, replayed=replays == len(items))
 
         return await self._db.run(work)
+
+    async def _move_direct(self, item: _ValidEntry, kind: str) -> Movement | None:
+        """PostgreSQL's one-statement path for one plain credit or debit; None (a
+        refusal, a replay, a funding account, a race: nothing written) leaves it to
+        the locking path, which decides it. A credit that could fund a gift card
+        always takes the locking path, which links them."""
+        assert self._db.direct is not None
+        if kind == CREDIT and item.values["reference"] == GIFT_CARD_REFERENCE:
+            return None
+        tx = AccountTransaction(
+            id=new_id(STORE_CREDIT_TRANSACTION),
+            account_id=item.account_id,
+            type=kind,
+            amount=item.amount,
+            created_at=datetime.now(UTC),
+            deleted_at=None,
+            **item.values,
+        )
+        row = {**tx.__dict__, **key_columns(item.key, item.fingerprint)}
+        try:
+            applied = await store.move_direct(self._db.direct, row)
+        except Contended:
+            return None
+        return Movement([tx]) if applied else None
 
     async def _links(
         self, conn: AsyncConnection, ledger: _Ledger, items: Sequence[_ValidEntry]

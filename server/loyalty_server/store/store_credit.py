@@ -13,11 +13,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, cast
 
+from psycopg.types.json import Json
 from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from . import listing
 from .db import AnyRow
+from .direct import DirectPool
 from .models import GiftCard, StoreCreditAccount, StoreCreditTransaction
 
 _accounts = cast(Table, StoreCreditAccount.__table__)
@@ -302,3 +304,51 @@ async def list_transactions(
         with_count=with_count,
         numeric=frozenset({"amount"}),
     )
+
+
+# PostgreSQL, one statement (store/direct.py): a single credit or debit as a
+# conditional update of the account (live, not funding a gift card, key unused,
+# and for a debit enough balance) plus its ledger row from the RETURNING. The row
+# lock the UPDATE takes and PostgreSQL's re-check of the WHERE on the newest row
+# version keep a hot account from being overdrawn. No row back (a refusal, a
+# replay, an unknown or funding account): nothing was written, and the caller
+# takes the locking path, which answers exactly.
+_MOVE_SQL = """WITH account AS (
+    UPDATE store_credit_accounts AS a
+    SET balance = a.balance {sign} %(amount)s,
+        {total} = a.{total} + %(amount)s,
+        updated_at = %(now)s
+    WHERE a.id = %(account_id)s::text
+      AND a.deleted_at IS NULL
+      AND a.gift_card_id IS NULL
+      {guard}
+      AND NOT EXISTS (
+        SELECT 1 FROM store_credit_transactions t
+        WHERE t.account_id = a.id AND t.idempotency_key = %(idempotency_key)s::text)
+    RETURNING a.id
+), ledger AS (
+    INSERT INTO store_credit_transactions
+        (id, account_id, type, amount, note, reference, reference_id, metadata,
+         idempotency_key, request_hash, created_at)
+    SELECT %(id)s::text, account.id, %(type)s::text, %(amount)s, %(note)s::text,
+           %(reference)s::text, %(reference_id)s::text, %(metadata)s::json,
+           %(idempotency_key)s::text, %(request_hash)s::text, %(now)s
+    FROM account
+)
+SELECT id FROM account"""
+MOVE_SQL = {
+    "credit": _MOVE_SQL.format(sign="+", total="credits", guard=""),
+    "debit": _MOVE_SQL.format(sign="-", total="debits", guard="AND a.balance >= %(amount)s"),
+}
+
+
+async def move_direct(pool: DirectPool, row: Mapping[str, Any]) -> bool:
+    """One credit or debit (a ledger row's values: id, account_id, type, amount, note,
+    reference, reference_id, metadata, idempotency_key, request_hash, created_at) in
+    one statement; False when it did not apply. Raises direct.Contended on a race."""
+    params = {
+        **row,
+        "now": row["created_at"],
+        "metadata": None if row["metadata"] is None else Json(row["metadata"]),
+    }
+    return await pool.fetchone(MOVE_SQL[row["type"]], params) is not None
