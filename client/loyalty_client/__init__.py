@@ -1,4 +1,5 @@
-"""Python client of the loyalty.v1.LoyaltyService gRPC service (points and gift cards).
+"""Python client of the loyalty.v1.LoyaltyService gRPC service (points, gift cards and
+store credit).
 
     from loyalty_client import LoyaltyClient
 
@@ -28,6 +29,13 @@ from .errors import (
 from .retry import NO_RETRY, RetryPolicy
 from .types import (
     UNSET,
+    AccountEntry,
+    AccountMovementResult,
+    AccountStats,
+    AccountTransaction,
+    AccountTransactionList,
+    AccountTransactionResult,
+    AccountTransactionType,
     AdjustPointsResult,
     Amount,
     FieldViolation,
@@ -39,10 +47,14 @@ from .types import (
     GiftCardTransactionResult,
     GiftCardUpdate,
     NewGiftCard,
+    NewStoreCreditAccount,
     Page,
     PointAdjustment,
     PointsAdjustmentInput,
     PointsBalance,
+    StoreCreditAccount,
+    StoreCreditAccountList,
+    StoreCreditAccountUpdate,
     TLSConfig,
     TransactionType,
 )
@@ -53,6 +65,13 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "NO_RETRY",
     "UNSET",
+    "AccountEntry",
+    "AccountMovementResult",
+    "AccountStats",
+    "AccountTransaction",
+    "AccountTransactionList",
+    "AccountTransactionResult",
+    "AccountTransactionType",
     "AdjustPointsResult",
     "Amount",
     "AsyncLoyaltyClient",
@@ -74,6 +93,7 @@ __all__ = [
     "LoyaltyClient",
     "LoyaltyError",
     "NewGiftCard",
+    "NewStoreCreditAccount",
     "NotAllowed",
     "NotFound",
     "Page",
@@ -81,6 +101,9 @@ __all__ = [
     "PointsAdjustmentInput",
     "PointsBalance",
     "RetryPolicy",
+    "StoreCreditAccount",
+    "StoreCreditAccountList",
+    "StoreCreditAccountUpdate",
     "TLSConfig",
     "TransactionType",
     "Unauthorized",

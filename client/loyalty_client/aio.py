@@ -7,9 +7,9 @@ requests, conversions and the retry rule are the same code (convert.py, retry.py
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from types import TracebackType
-from typing import TypeVar, Unpack
+from typing import Any, TypeVar, Unpack
 
 import grpc
 
@@ -18,9 +18,24 @@ from loyalty.v1 import loyalty_pb2_grpc
 from . import convert
 from ._transport import DEFAULT_TIMEOUT, ClientSettings, WithOptions
 from .client import LoyaltyClient
-from .convert import GiftCardFilters, GiftCardQuery, MoneyMove, Op
+from .convert import (
+    AccountTransactionFilters,
+    AccountTransactionQuery,
+    GiftCardFilters,
+    GiftCardQuery,
+    MoneyMove,
+    Op,
+    StoreCreditAccountFilters,
+    StoreCreditAccountQuery,
+)
 from .retry import RetryPolicy
 from .types import (
+    AccountEntry,
+    AccountMovementResult,
+    AccountStats,
+    AccountTransaction,
+    AccountTransactionList,
+    AccountTransactionResult,
     AdjustPointsResult,
     Amount,
     GiftCard,
@@ -30,10 +45,14 @@ from .types import (
     GiftCardTransactionResult,
     GiftCardUpdate,
     NewGiftCard,
+    NewStoreCreditAccount,
     Page,
     PointAdjustment,
     PointsAdjustmentInput,
     PointsBalance,
+    StoreCreditAccount,
+    StoreCreditAccountList,
+    StoreCreditAccountUpdate,
     TLSConfig,
 )
 
@@ -215,6 +234,128 @@ class AsyncLoyaltyClient(WithOptions):
 
     async def get_options(self) -> GiftCardOptions:
         return await self._run(convert.get_options())
+
+    # ------------------------------------------------------ store credit
+
+    async def create_store_credit_accounts(
+        self, accounts: Iterable[NewStoreCreditAccount]
+    ) -> tuple[StoreCreditAccount, ...]:
+        return await self._run(convert.create_store_credit_accounts(accounts))
+
+    async def create_store_credit_account(
+        self, account: NewStoreCreditAccount
+    ) -> StoreCreditAccount:
+        return (await self.create_store_credit_accounts([account]))[0]
+
+    async def update_store_credit_accounts(
+        self, updates: Iterable[StoreCreditAccountUpdate]
+    ) -> tuple[StoreCreditAccount, ...]:
+        return await self._run(convert.update_store_credit_accounts(updates))
+
+    async def update_store_credit_account(
+        self, update: StoreCreditAccountUpdate
+    ) -> StoreCreditAccount:
+        return (await self.update_store_credit_accounts([update]))[0]
+
+    async def retrieve_store_credit_account(
+        self, *, id: str | None = None, code: str | None = None
+    ) -> StoreCreditAccount:
+        return await self._run(convert.retrieve_store_credit_account(id=id, code=code))
+
+    async def list_store_credit_accounts(
+        self, **query: Unpack[StoreCreditAccountQuery]
+    ) -> StoreCreditAccountList:
+        return await self._run(convert.list_store_credit_accounts(**query))
+
+    def iter_store_credit_accounts(
+        self, *, page_size: int = 100, **filters: Unpack[StoreCreditAccountFilters]
+    ) -> AsyncIterator[StoreCreditAccount]:
+        return self._iterate(
+            lambda token: convert.store_credit_accounts_page(page_size, token, **filters)
+        )
+
+    async def delete_store_credit_accounts(self, ids: Iterable[str]) -> tuple[str, ...]:
+        return await self._run(convert.delete_store_credit_accounts(ids))
+
+    async def soft_delete_store_credit_accounts(self, ids: Iterable[str]) -> tuple[str, ...]:
+        return await self._run(convert.soft_delete_store_credit_accounts(ids))
+
+    async def restore_store_credit_accounts(self, ids: Iterable[str]) -> tuple[str, ...]:
+        return await self._run(convert.restore_store_credit_accounts(ids))
+
+    async def credit_accounts(self, entries: Iterable[AccountEntry]) -> AccountMovementResult:
+        return await self._run(convert.credit_accounts(entries))
+
+    async def debit_accounts(self, entries: Iterable[AccountEntry]) -> AccountMovementResult:
+        return await self._run(convert.debit_accounts(entries))
+
+    async def credit_account(
+        self,
+        account_id: str,
+        amount: Amount,
+        *,
+        note: str | None = None,
+        reference: str = "",
+        reference_id: str = "",
+        metadata: Mapping[str, Any] | None = None,
+        idempotency_key: str | None = None,
+    ) -> AccountTransactionResult:
+        return await self._run(
+            convert.credit_account(
+                AccountEntry(
+                    account_id,
+                    amount,
+                    note=note,
+                    reference=reference,
+                    reference_id=reference_id,
+                    metadata=metadata,
+                    idempotency_key=idempotency_key,
+                )
+            )
+        )
+
+    async def debit_account(
+        self,
+        account_id: str,
+        amount: Amount,
+        *,
+        note: str | None = None,
+        reference: str = "",
+        reference_id: str = "",
+        metadata: Mapping[str, Any] | None = None,
+        idempotency_key: str | None = None,
+    ) -> AccountTransactionResult:
+        return await self._run(
+            convert.debit_account(
+                AccountEntry(
+                    account_id,
+                    amount,
+                    note=note,
+                    reference=reference,
+                    reference_id=reference_id,
+                    metadata=metadata,
+                    idempotency_key=idempotency_key,
+                )
+            )
+        )
+
+    async def retrieve_account_stats(self, account_id: str) -> AccountStats:
+        return await self._run(convert.retrieve_account_stats(account_id))
+
+    async def list_account_transactions(
+        self, **query: Unpack[AccountTransactionQuery]
+    ) -> AccountTransactionList:
+        return await self._run(convert.list_account_transactions(**query))
+
+    def iter_account_transactions(
+        self, *, page_size: int = 100, **filters: Unpack[AccountTransactionFilters]
+    ) -> AsyncIterator[AccountTransaction]:
+        return self._iterate(
+            lambda token: convert.account_transactions_page(page_size, token, **filters)
+        )
+
+    async def delete_account_transactions(self, ids: Iterable[str]) -> tuple[str, ...]:
+        return await self._run(convert.delete_account_transactions(ids))
 
 
 def _share_docstrings() -> None:

@@ -31,6 +31,9 @@ from .client import LoyaltyClient
 from .convert import to_plain
 from .errors import LoyaltyError
 from .types import (
+    AccountTransaction,
+    AccountTransactionResult,
+    AccountTransactionType,
     AdjustPointsResult,
     GiftCard,
     GiftCardStatus,
@@ -38,9 +41,11 @@ from .types import (
     GiftCardTransactionResult,
     GiftCardUpdate,
     NewGiftCard,
+    NewStoreCreditAccount,
     PointAdjustment,
     PointsAdjustmentInput,
     PointsBalance,
+    StoreCreditAccount,
     TLSConfig,
 )
 
@@ -111,6 +116,22 @@ _TX_COLUMNS = (
 )  # fmt: skip
 
 
+_ACCOUNT_COLUMNS = (
+    "id", "customer_id", "code", "currency_code", "balance", "credits", "debits", "created_at",
+)  # fmt: skip
+_ACCOUNT_FIELDS = (
+    "id", "customer_id", "code", "currency_code", "balance", "credits", "debits",
+    "gift_card_id", "metadata", "created_at", "updated_at", "deleted_at",
+)  # fmt: skip
+_ACCOUNT_TX_COLUMNS = (
+    "id", "type", "amount", "reference", "reference_id", "note", "created_at",
+)  # fmt: skip
+_ACCOUNT_TX_FIELDS = (
+    "id", "account_id", "type", "amount", "note", "reference", "reference_id", "metadata",
+    "created_at",
+)  # fmt: skip
+
+
 def _rows(items: Sequence[Any], columns: Sequence[str]) -> list[list[Any]]:
     return [[getattr(item, c) for c in columns] for item in items]
 
@@ -129,6 +150,26 @@ def _cards_table(cards: Sequence[GiftCard]) -> str:
 
 def _transactions_table(items: Sequence[GiftCardTransaction]) -> str:
     return render_table(_rows(items, _TX_COLUMNS), _TX_COLUMNS)
+
+
+def _account_record(account: StoreCreditAccount) -> str:
+    return render_record([(f, getattr(account, f)) for f in _ACCOUNT_FIELDS])
+
+
+def _accounts_table(accounts: Sequence[StoreCreditAccount]) -> str:
+    return render_table(_rows(accounts, _ACCOUNT_COLUMNS), _ACCOUNT_COLUMNS)
+
+
+def _account_transactions_table(items: Sequence[AccountTransaction]) -> str:
+    return render_table(_rows(items, _ACCOUNT_TX_COLUMNS), _ACCOUNT_TX_COLUMNS)
+
+
+def _page_footer(skip: int, shown: int, count: int | None) -> str:
+    """The "(showing a-b of n)" line under a skip/take page that is not everything."""
+    if count is None or count <= shown:
+        return ""
+    first = skip + 1 if shown else skip
+    return f"\n\n(showing {first}-{skip + shown} of {count}; use --skip/--take)"
 
 
 @dataclass
@@ -464,6 +505,97 @@ def cmd_cards_transactions(client: LoyaltyClient, args: argparse.Namespace, out:
     out.emit(items, lambda: _transactions_table(items))
 
 
+def cmd_credit_create(client: LoyaltyClient, args: argparse.Namespace, out: Output) -> None:
+    account = client.create_store_credit_account(
+        NewStoreCreditAccount(
+            currency_code=args.currency,
+            customer_id=args.customer,
+            code=args.code,
+            metadata=_parse_json_object(args.metadata, "--metadata") if args.metadata else None,
+        )
+    )
+    out.emit(account, lambda: _account_record(account))
+
+
+def cmd_credit_show(client: LoyaltyClient, args: argparse.Namespace, out: Output) -> None:
+    if (args.id is None) == (args.code is None):
+        raise UsageError("give an account ID or --code CODE (one of them)")
+    account = client.retrieve_store_credit_account(id=args.id, code=args.code)
+    out.emit(account, lambda: _account_record(account))
+
+
+def cmd_credit_list(client: LoyaltyClient, args: argparse.Namespace, out: Output) -> None:
+    page = client.list_store_credit_accounts(
+        customer_id=args.customer or [],
+        currency_code=args.currency or [],
+        code=args.code or [],
+        q=args.q or "",
+        order=args.order or "",
+        with_deleted=args.with_deleted,
+        skip=args.skip,
+        take=args.take,
+        with_count=not out.json,
+    )
+    accounts = list(page.accounts)
+    footer = _page_footer(args.skip, len(accounts), page.count)
+    out.emit(accounts, lambda: _accounts_table(accounts) + footer)
+
+
+def cmd_credit_move(client: LoyaltyClient, args: argparse.Namespace, out: Output) -> None:
+    move = client.credit_account if args.command == "credit" else client.debit_account
+    result: AccountTransactionResult = move(
+        args.account_id,
+        args.amount,
+        note=args.note,
+        reference=args.reference,
+        reference_id=args.reference_id,
+        idempotency_key=args.key,
+    )
+    tx = result.transaction
+    out.emit(
+        result,
+        lambda: render_record(
+            [
+                ("transaction", tx.id),
+                *[(f, getattr(tx, f)) for f in _ACCOUNT_TX_FIELDS[1:]],
+                *([("replayed", "true")] if result.replayed else []),
+            ]
+        ),
+    )
+
+
+def cmd_credit_stats(client: LoyaltyClient, args: argparse.Namespace, out: Output) -> None:
+    stats = client.retrieve_account_stats(args.account_id)
+    out.emit(
+        stats,
+        lambda: render_record(
+            [
+                ("id", stats.id),
+                ("balance", stats.balance),
+                ("credits", stats.credits),
+                ("debits", stats.debits),
+            ]
+        ),
+    )
+
+
+def cmd_credit_transactions(client: LoyaltyClient, args: argparse.Namespace, out: Output) -> None:
+    page = client.list_account_transactions(
+        account_id=args.account_id,
+        type=args.type or [],
+        skip=args.skip,
+        take=args.take,
+        with_count=not out.json,
+    )
+    items = list(page.transactions)
+    footer = _page_footer(args.skip, len(items), page.count)
+    out.emit(items, lambda: _account_transactions_table(items) + footer)
+
+
+def cmd_credit_void(client: LoyaltyClient, args: argparse.Namespace, out: Output) -> None:
+    _ids_result("voided", client.delete_account_transactions(args.ids), out)
+
+
 def cmd_options(client: LoyaltyClient, args: argparse.Namespace, out: Output) -> None:
     options = client.get_options()
     out.emit(
@@ -533,13 +665,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(
         prog="loyalty",
-        description="Loyalty points and gift cards of a Medusa store, over gRPC.",
+        description="Loyalty points, gift cards and store credit of a Medusa store, over gRPC.",
         epilog="Exit status: 0 ok, 1 the service refused or could not be reached, 2 bad usage.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     _connection_options(parser, top=True)
     groups = parser.add_subparsers(
-        dest="group", required=True, metavar="{points,gift-cards,options}"
+        dest="group", required=True, metavar="{points,gift-cards,store-credit,options}"
     )
 
     def leaf(sub: Any, name: str, func: Callable[..., None], help: str) -> argparse.ArgumentParser:
@@ -665,6 +797,65 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--code", dest="by_code", action="store_true", help="treat CODE as a code")
     p.add_argument("--limit", type=_positive_int, default=50)
     p.add_argument("--all", action="store_true")
+
+    # store credit
+    credit = groups.add_parser("store-credit", help="store-credit accounts").add_subparsers(
+        dest="command", required=True
+    )
+    p = leaf(credit, "create", cmd_credit_create, "create a store-credit account")
+    p.add_argument("--currency", required=True, help="ISO 4217 code, e.g. usd")
+    p.add_argument("--customer", help="the customer's id (one live account per currency)")
+    p.add_argument("--code", help="a unique code, for an anonymous account")
+    p.add_argument("--metadata", help="a JSON object")
+
+    p = leaf(credit, "show", cmd_credit_show, "show one account with its balance")
+    p.add_argument("id", nargs="?", metavar="ID", help="the account's sc_acc_ id")
+    p.add_argument("--code", help="find the account by its code instead")
+
+    p = leaf(credit, "list", cmd_credit_list, "list store-credit accounts")
+    p.add_argument("--customer", action="append", help="a customer id (repeatable)")
+    p.add_argument("--currency", action="append", help="a currency code (repeatable)")
+    p.add_argument("--code", action="append", help="an account code (repeatable)")
+    p.add_argument("--q", help="search in code, customer id and id")
+    p.add_argument("--order", help='e.g. "balance DESC" (default "created_at ASC")')
+    p.add_argument("--skip", type=_positive_int, default=0)
+    p.add_argument("--take", type=_positive_int, default=None, help="default 15")
+    p.add_argument("--with-deleted", action="store_true", help="include soft-deleted accounts")
+
+    for name, func_help in (
+        ("credit", "add store credit to an account"),
+        ("debit", "spend store credit from an account (never below zero)"),
+    ):
+        p = leaf(credit, name, cmd_credit_move, func_help)
+        p.add_argument("account_id", metavar="ACCOUNT_ID", help="the account's sc_acc_ id")
+        p.add_argument("amount", help="a positive decimal, e.g. 10 or 9.99")
+        p.add_argument("--note")
+        p.add_argument("--reference", default="", help='what it is for, e.g. "order"')
+        p.add_argument("--reference-id", default="", help="e.g. the order's id")
+        p.add_argument(
+            "--key",
+            help="idempotency key: repeat the command with the same key and nothing is "
+            "applied twice (default: a fresh key per run)",
+        )
+
+    p = leaf(credit, "stats", cmd_credit_stats, "an account's balance, credits and debits")
+    p.add_argument("account_id", metavar="ACCOUNT_ID")
+
+    p = leaf(
+        credit, "transactions", cmd_credit_transactions, "an account's transactions, newest first"
+    )
+    p.add_argument("account_id", metavar="ACCOUNT_ID")
+    p.add_argument("--type", action="append", choices=[t.value for t in AccountTransactionType])
+    p.add_argument("--skip", type=_positive_int, default=0)
+    p.add_argument("--take", type=_positive_int, default=None, help="default 15")
+
+    p = leaf(
+        credit,
+        "void",
+        cmd_credit_void,
+        "void transactions: their amounts leave the balance (refused below zero)",
+    )
+    p.add_argument("ids", nargs="+", metavar="TRANSACTION_ID")
 
     p = groups.add_parser("options", help="the server's gift card code settings", parents=[common])
     p.set_defaults(func=cmd_options, command="options")

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import TracebackType
-from typing import TypeVar, Unpack
+from typing import Any, TypeVar, Unpack
 
 import grpc
 
@@ -13,9 +13,24 @@ from loyalty.v1 import loyalty_pb2_grpc
 
 from . import convert
 from ._transport import DEFAULT_TIMEOUT, ClientSettings, WithOptions
-from .convert import GiftCardFilters, GiftCardQuery, MoneyMove, Op
+from .convert import (
+    AccountTransactionFilters,
+    AccountTransactionQuery,
+    GiftCardFilters,
+    GiftCardQuery,
+    MoneyMove,
+    Op,
+    StoreCreditAccountFilters,
+    StoreCreditAccountQuery,
+)
 from .retry import RetryPolicy
 from .types import (
+    AccountEntry,
+    AccountMovementResult,
+    AccountStats,
+    AccountTransaction,
+    AccountTransactionList,
+    AccountTransactionResult,
     AdjustPointsResult,
     Amount,
     GiftCard,
@@ -25,10 +40,14 @@ from .types import (
     GiftCardTransactionResult,
     GiftCardUpdate,
     NewGiftCard,
+    NewStoreCreditAccount,
     Page,
     PointAdjustment,
     PointsAdjustmentInput,
     PointsBalance,
+    StoreCreditAccount,
+    StoreCreditAccountList,
+    StoreCreditAccountUpdate,
     TLSConfig,
 )
 
@@ -236,6 +255,154 @@ class LoyaltyClient(WithOptions):
     def get_options(self) -> GiftCardOptions:
         """The server's gift card code settings."""
         return self._run(convert.get_options())
+
+    # ------------------------------------------------------ store credit
+
+    def create_store_credit_accounts(
+        self, accounts: Iterable[NewStoreCreditAccount]
+    ) -> tuple[StoreCreditAccount, ...]:
+        """Creates up to 1,000 store-credit accounts in one transaction, all or nothing."""
+        return self._run(convert.create_store_credit_accounts(accounts))
+
+    def create_store_credit_account(self, account: NewStoreCreditAccount) -> StoreCreditAccount:
+        """Creates one store-credit account (balance 0)."""
+        return self.create_store_credit_accounts([account])[0]
+
+    def update_store_credit_accounts(
+        self, updates: Iterable[StoreCreditAccountUpdate]
+    ) -> tuple[StoreCreditAccount, ...]:
+        """Partially updates accounts in one transaction (see
+        :class:`StoreCreditAccountUpdate`)."""
+        return self._run(convert.update_store_credit_accounts(updates))
+
+    def update_store_credit_account(self, update: StoreCreditAccountUpdate) -> StoreCreditAccount:
+        """Partially updates one store-credit account."""
+        return self.update_store_credit_accounts([update])[0]
+
+    def retrieve_store_credit_account(
+        self, *, id: str | None = None, code: str | None = None
+    ) -> StoreCreditAccount:
+        """One account, with its balance, by ``id`` or by ``code`` (exactly one of them)."""
+        return self._run(convert.retrieve_store_credit_account(id=id, code=code))
+
+    def list_store_credit_accounts(
+        self, **query: Unpack[StoreCreditAccountQuery]
+    ) -> StoreCreditAccountList:
+        """One page of accounts by Medusa's filters, ``skip``/``take`` and ``order``."""
+        return self._run(convert.list_store_credit_accounts(**query))
+
+    def iter_store_credit_accounts(
+        self, *, page_size: int = 100, **filters: Unpack[StoreCreditAccountFilters]
+    ) -> Iterator[StoreCreditAccount]:
+        """Every matching account, fetched ``page_size`` at a time."""
+        return self._iterate(
+            lambda token: convert.store_credit_accounts_page(page_size, token, **filters)
+        )
+
+    def delete_store_credit_accounts(self, ids: Iterable[str]) -> tuple[str, ...]:
+        """Deletes accounts and their transactions for good; returns the deleted ids.
+        An account that funds a gift card is refused (NotAllowed)."""
+        return self._run(convert.delete_store_credit_accounts(ids))
+
+    def soft_delete_store_credit_accounts(self, ids: Iterable[str]) -> tuple[str, ...]:
+        """Hides accounts (and stops their credits and debits) until restored; returns
+        the ids this call soft-deleted."""
+        return self._run(convert.soft_delete_store_credit_accounts(ids))
+
+    def restore_store_credit_accounts(self, ids: Iterable[str]) -> tuple[str, ...]:
+        """Undoes a soft delete; returns the ids this call restored."""
+        return self._run(convert.restore_store_credit_accounts(ids))
+
+    def credit_accounts(self, entries: Iterable[AccountEntry]) -> AccountMovementResult:
+        """Credits up to 1,000 entries in one transaction, all or nothing.
+
+        Entries without an idempotency key get a generated one, so a retry after a
+        broken connection cannot apply twice (``""``: none, and the call is then never
+        retried). ``replayed`` is True when every entry matched an earlier request.
+        """
+        return self._run(convert.credit_accounts(entries))
+
+    def debit_accounts(self, entries: Iterable[AccountEntry]) -> AccountMovementResult:
+        """Debits up to 1,000 entries in one transaction, all or nothing; no account
+        goes below zero (NotAllowed). Keys as for :meth:`credit_accounts`."""
+        return self._run(convert.debit_accounts(entries))
+
+    def credit_account(
+        self,
+        account_id: str,
+        amount: Amount,
+        *,
+        note: str | None = None,
+        reference: str = "",
+        reference_id: str = "",
+        metadata: Mapping[str, Any] | None = None,
+        idempotency_key: str | None = None,
+    ) -> AccountTransactionResult:
+        """Credits one account (:meth:`credit_accounts` with one entry)."""
+        return self._run(
+            convert.credit_account(
+                AccountEntry(
+                    account_id,
+                    amount,
+                    note=note,
+                    reference=reference,
+                    reference_id=reference_id,
+                    metadata=metadata,
+                    idempotency_key=idempotency_key,
+                )
+            )
+        )
+
+    def debit_account(
+        self,
+        account_id: str,
+        amount: Amount,
+        *,
+        note: str | None = None,
+        reference: str = "",
+        reference_id: str = "",
+        metadata: Mapping[str, Any] | None = None,
+        idempotency_key: str | None = None,
+    ) -> AccountTransactionResult:
+        """Debits one account (:meth:`debit_accounts` with one entry)."""
+        return self._run(
+            convert.debit_account(
+                AccountEntry(
+                    account_id,
+                    amount,
+                    note=note,
+                    reference=reference,
+                    reference_id=reference_id,
+                    metadata=metadata,
+                    idempotency_key=idempotency_key,
+                )
+            )
+        )
+
+    def retrieve_account_stats(self, account_id: str) -> AccountStats:
+        """An account's balance and its credit and debit totals."""
+        return self._run(convert.retrieve_account_stats(account_id))
+
+    def list_account_transactions(
+        self, **query: Unpack[AccountTransactionQuery]
+    ) -> AccountTransactionList:
+        """One page of store-credit transactions by filters, ``skip``/``take`` and
+        ``order`` (newest first by default; voided ones only with ``with_deleted``)."""
+        return self._run(convert.list_account_transactions(**query))
+
+    def iter_account_transactions(
+        self, *, page_size: int = 100, **filters: Unpack[AccountTransactionFilters]
+    ) -> Iterator[AccountTransaction]:
+        """Every matching transaction, fetched ``page_size`` at a time."""
+        return self._iterate(
+            lambda token: convert.account_transactions_page(page_size, token, **filters)
+        )
+
+    def delete_account_transactions(self, ids: Iterable[str]) -> tuple[str, ...]:
+        """Voids transactions: each amount leaves its account's balance and totals, all
+        or nothing (NotAllowed when an account would go below zero). Returns the ids
+        this call voided (unknown and already voided ids are skipped)."""
+        return self._run(convert.delete_account_transactions(ids))
 
 
 __all__ = ["DEFAULT_TIMEOUT", "LoyaltyClient"]

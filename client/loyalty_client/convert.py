@@ -23,6 +23,13 @@ from loyalty.v1 import loyalty_pb2 as pb
 from .errors import InvalidResponse
 from .types import (
     UNSET,
+    AccountEntry,
+    AccountMovementResult,
+    AccountStats,
+    AccountTransaction,
+    AccountTransactionList,
+    AccountTransactionResult,
+    AccountTransactionType,
     AdjustPointsResult,
     Amount,
     GiftCard,
@@ -33,10 +40,14 @@ from .types import (
     GiftCardTransactionResult,
     GiftCardUpdate,
     NewGiftCard,
+    NewStoreCreditAccount,
     Page,
     PointAdjustment,
     PointsAdjustmentInput,
     PointsBalance,
+    StoreCreditAccount,
+    StoreCreditAccountList,
+    StoreCreditAccountUpdate,
     TransactionType,
 )
 
@@ -52,6 +63,11 @@ _TX_TYPE_FROM_PB: dict[pb.GiftCardTransactionType, TransactionType] = {
     pb.GIFT_CARD_TRANSACTION_TYPE_DEBIT: TransactionType.DEBIT,
     pb.GIFT_CARD_TRANSACTION_TYPE_CREDIT: TransactionType.CREDIT,
 }
+_ACCOUNT_TX_TO_PB: dict[AccountTransactionType, pb.AccountTransactionType] = {
+    AccountTransactionType.CREDIT: pb.ACCOUNT_TRANSACTION_TYPE_CREDIT,
+    AccountTransactionType.DEBIT: pb.ACCOUNT_TRANSACTION_TYPE_DEBIT,
+}
+_ACCOUNT_TX_FROM_PB = {v: k for k, v in _ACCOUNT_TX_TO_PB.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,8 +261,7 @@ def point_adjustment(m: pb.PointAdjustment) -> PointAdjustment:
 
 def gift_card(m: pb.GiftCard) -> GiftCard:
     def opt(name: str) -> str | None:
-        value: str | None = getattr(m, name) if m.HasField(name) else None
-        return value
+        return _optional_str(m, name)
 
     return GiftCard(
         id=m.id,
@@ -279,6 +294,43 @@ def gift_card_transaction(m: pb.GiftCardTransaction) -> GiftCardTransaction:
         reference=m.reference,
         reference_id=m.reference_id,
         created_at=pb_to_datetime(m, "created_at"),
+    )
+
+
+def _optional_str(m: Message, name: str) -> str | None:
+    value: str | None = getattr(m, name) if m.HasField(name) else None
+    return value
+
+
+def store_credit_account(m: pb.StoreCreditAccount) -> StoreCreditAccount:
+    return StoreCreditAccount(
+        id=m.id,
+        customer_id=_optional_str(m, "customer_id"),
+        code=_optional_str(m, "code"),
+        currency_code=m.currency_code,
+        metadata=struct_to_dict(m, "metadata"),
+        balance=str_to_decimal(m.balance, "balance"),
+        credits=str_to_decimal(m.credits, "credits"),
+        debits=str_to_decimal(m.debits, "debits"),
+        gift_card_id=_optional_str(m, "gift_card_id"),
+        created_at=pb_to_datetime(m, "created_at"),
+        updated_at=pb_to_datetime(m, "updated_at"),
+        deleted_at=pb_to_datetime(m, "deleted_at"),
+    )
+
+
+def account_transaction(m: pb.AccountTransaction) -> AccountTransaction:
+    return AccountTransaction(
+        id=m.id,
+        account_id=m.account_id,
+        type=_ACCOUNT_TX_FROM_PB.get(m.type),
+        amount=str_to_decimal(m.amount, "amount"),
+        note=_optional_str(m, "note"),
+        reference=m.reference,
+        reference_id=m.reference_id,
+        metadata=struct_to_dict(m, "metadata"),
+        created_at=pb_to_datetime(m, "created_at"),
+        deleted_at=pb_to_datetime(m, "deleted_at"),
     )
 
 
@@ -629,6 +681,338 @@ def get_options() -> Op[GiftCardOptions]:
         return GiftCardOptions(prefix=m.prefix, sections=m.sections)
 
     return Op("GetOptions", pb.GetOptionsRequest(), True, parse)
+
+
+# ---------------------------------------------------------- store credit
+
+
+def _new_account(account: NewStoreCreditAccount, n: int) -> pb.CreateStoreCreditAccountInput:
+    if not isinstance(account, NewStoreCreditAccount):
+        raise TypeError(
+            f"accounts[{n}] must be a NewStoreCreditAccount, not {type(account).__name__}"
+        )
+    m = pb.CreateStoreCreditAccountInput(currency_code=account.currency_code)
+    for name in ("customer_id", "code"):
+        value = getattr(account, name)
+        if value is not None:
+            setattr(m, name, value)
+    if account.metadata is not None:
+        m.metadata.CopyFrom(dict_to_struct(account.metadata))
+    return m
+
+
+def _accounts(m: Any) -> tuple[StoreCreditAccount, ...]:
+    return tuple(store_credit_account(a) for a in m.accounts)
+
+
+def create_store_credit_accounts(
+    accounts: Iterable[NewStoreCreditAccount],
+) -> Op[tuple[StoreCreditAccount, ...]]:
+    request = pb.CreateStoreCreditAccountsRequest(
+        accounts=[_new_account(a, n) for n, a in enumerate(accounts)]
+    )
+    return Op("CreateStoreCreditAccounts", request, False, _accounts)
+
+
+def _account_update(u: StoreCreditAccountUpdate, n: int) -> pb.UpdateStoreCreditAccountInput:
+    if not isinstance(u, StoreCreditAccountUpdate):
+        raise TypeError(f"accounts[{n}] must be a StoreCreditAccountUpdate, not {type(u).__name__}")
+    m = pb.UpdateStoreCreditAccountInput(id=u.id)
+    named: list[str] = []
+    clears = False
+    for name in ("customer_id", "code", "currency_code", "metadata"):
+        value = getattr(u, name)
+        if value is UNSET:
+            continue
+        named.append(name)
+        if value is None:
+            clears = True
+        elif name == "metadata":
+            m.metadata.CopyFrom(dict_to_struct(value))
+        else:
+            setattr(m, name, value)
+    if clears:
+        # With a mask, a named field that is absent is cleared (AIP-134).
+        m.update_mask.paths.extend(named)
+    return m
+
+
+def update_store_credit_accounts(
+    updates: Iterable[StoreCreditAccountUpdate],
+) -> Op[tuple[StoreCreditAccount, ...]]:
+    request = pb.UpdateStoreCreditAccountsRequest(
+        accounts=[_account_update(u, n) for n, u in enumerate(updates)]
+    )
+    return Op("UpdateStoreCreditAccounts", request, False, _accounts)
+
+
+def retrieve_store_credit_account(
+    *, id: str | None = None, code: str | None = None
+) -> Op[StoreCreditAccount]:
+    request = pb.RetrieveStoreCreditAccountRequest(**_one_of(id, code))
+    return Op("RetrieveStoreCreditAccount", request, True, store_credit_account)
+
+
+class StoreCreditAccountFilters(TypedDict, total=False):
+    """Filters of the account list: each matches any of its values; they AND."""
+
+    id: str | Sequence[str]
+    customer_id: str | Sequence[str]
+    #: Any case.
+    currency_code: str | Sequence[str]
+    code: str | Sequence[str]
+    #: Case-insensitive search in code, customer_id and id.
+    q: str
+    #: E.g. "created_at DESC" or "balance DESC". Default "created_at ASC".
+    order: str
+    with_deleted: bool
+
+
+class StoreCreditAccountQuery(StoreCreditAccountFilters, total=False):
+    """Filters plus Medusa's skip/take, and whether to count all matches."""
+
+    skip: int
+    #: None: the server's default (15). At most 1,000.
+    take: int | None
+    with_count: bool
+
+
+def _list_accounts_request(
+    *, skip: int = 0, take: int | None = None, with_count: bool = False, **f: Any
+) -> pb.ListStoreCreditAccountsRequest:
+    unknown = set(f) - set(StoreCreditAccountFilters.__annotations__)
+    if unknown:
+        raise TypeError(f"unknown store credit account filter(s): {', '.join(sorted(unknown))}")
+    request = pb.ListStoreCreditAccountsRequest(
+        id=_strings(f.get("id")),
+        customer_id=_strings(f.get("customer_id")),
+        currency_code=_strings(f.get("currency_code")),
+        code=_strings(f.get("code")),
+        q=f.get("q", ""),
+        skip=skip,
+        order=f.get("order", ""),
+        with_deleted=f.get("with_deleted", False),
+        with_count=with_count,
+    )
+    if take is not None:
+        request.take = take
+    return request
+
+
+def list_store_credit_accounts(**query: Any) -> Op[StoreCreditAccountList]:
+    """One page by skip/take; see :class:`StoreCreditAccountQuery` for the arguments."""
+    request = _list_accounts_request(**query)
+    with_count = request.with_count
+
+    def parse(m: pb.ListStoreCreditAccountsResponse) -> StoreCreditAccountList:
+        return StoreCreditAccountList(_accounts(m), m.count if with_count else None)
+
+    return Op("ListStoreCreditAccounts", request, True, parse)
+
+
+def store_credit_accounts_page(
+    page_size: int, page_token: str, **filters: Any
+) -> Op[Page[StoreCreditAccount]]:
+    """A skip/take page dressed as a token page, for the iterators (as gift_cards_page)."""
+    if page_size < 1:
+        raise ValueError("page_size must be at least 1")
+    skip = int(page_token or 0)
+    request = _list_accounts_request(skip=skip, take=page_size, **filters)
+
+    def parse(m: pb.ListStoreCreditAccountsResponse) -> Page[StoreCreditAccount]:
+        accounts = _accounts(m)
+        return Page(accounts, str(skip + len(accounts)) if len(accounts) >= page_size else "")
+
+    return Op("ListStoreCreditAccounts", request, True, parse)
+
+
+def delete_store_credit_accounts(ids: Iterable[str]) -> Op[tuple[str, ...]]:
+    request = pb.DeleteStoreCreditAccountsRequest(ids=_strings(ids))
+    return Op("DeleteStoreCreditAccounts", request, False, _ids)
+
+
+def soft_delete_store_credit_accounts(ids: Iterable[str]) -> Op[tuple[str, ...]]:
+    request = pb.SoftDeleteStoreCreditAccountsRequest(ids=_strings(ids))
+    return Op("SoftDeleteStoreCreditAccounts", request, False, _ids)
+
+
+def restore_store_credit_accounts(ids: Iterable[str]) -> Op[tuple[str, ...]]:
+    request = pb.RestoreStoreCreditAccountsRequest(ids=_strings(ids))
+    return Op("RestoreStoreCreditAccounts", request, False, _ids)
+
+
+def _entry(entry: AccountEntry, where: str) -> pb.AccountEntryInput:
+    if not isinstance(entry, AccountEntry):
+        raise TypeError(f"{where} must be an AccountEntry, not {type(entry).__name__}")
+    m = pb.AccountEntryInput(
+        account_id=entry.account_id,
+        amount=amount_to_str(entry.amount, f"{where}.amount"),
+        reference=entry.reference,
+        reference_id=entry.reference_id,
+        idempotency_key=_key(entry.idempotency_key),
+    )
+    if entry.note is not None:
+        m.note = entry.note
+    if entry.metadata is not None:
+        m.metadata.CopyFrom(dict_to_struct(entry.metadata, f"{where}.metadata"))
+    return m
+
+
+def _movement_result(
+    m: pb.CreditAccountsResponse | pb.DebitAccountsResponse,
+) -> AccountMovementResult:
+    return AccountMovementResult(
+        transactions=tuple(account_transaction(t) for t in m.transactions),
+        replayed=m.replayed,
+    )
+
+
+def _movement(kind: str, entries: Iterable[AccountEntry]) -> Op[AccountMovementResult]:
+    name = "credits" if kind == "Credit" else "debits"
+    items = [_entry(e, f"{name}[{n}]") for n, e in enumerate(entries)]
+    # Retried only when no item could apply twice: every one carries a key.
+    retryable = bool(items) and all(i.idempotency_key for i in items)
+    if kind == "Credit":
+        request: Message = pb.CreditAccountsRequest(credits=items)
+    else:
+        request = pb.DebitAccountsRequest(debits=items)
+    return Op(f"{kind}Accounts", request, retryable, _movement_result)
+
+
+def credit_accounts(entries: Iterable[AccountEntry]) -> Op[AccountMovementResult]:
+    return _movement("Credit", entries)
+
+
+def debit_accounts(entries: Iterable[AccountEntry]) -> Op[AccountMovementResult]:
+    return _movement("Debit", entries)
+
+
+def _one_transaction(op: Op[AccountMovementResult]) -> Op[AccountTransactionResult]:
+    """The op of a one-entry movement, answering that entry's transaction."""
+
+    def parse(m: Any) -> AccountTransactionResult:
+        result = op.parse(m)
+        if len(result.transactions) != 1:
+            raise InvalidResponse(
+                f"the server sent {len(result.transactions)} transactions for one entry"
+            )
+        return AccountTransactionResult(result.transactions[0], result.replayed)
+
+    return Op(op.method, op.request, op.retryable, parse)
+
+
+def credit_account(entry: AccountEntry) -> Op[AccountTransactionResult]:
+    return _one_transaction(credit_accounts([entry]))
+
+
+def debit_account(entry: AccountEntry) -> Op[AccountTransactionResult]:
+    return _one_transaction(debit_accounts([entry]))
+
+
+def retrieve_account_stats(account_id: str) -> Op[AccountStats]:
+    def parse(m: pb.RetrieveAccountStatsResponse) -> AccountStats:
+        return AccountStats(
+            id=m.id,
+            balance=str_to_decimal(m.balance, "balance"),
+            credits=str_to_decimal(m.credits, "credits"),
+            debits=str_to_decimal(m.debits, "debits"),
+        )
+
+    request = pb.RetrieveAccountStatsRequest(account_id=account_id)
+    return Op("RetrieveAccountStats", request, True, parse)
+
+
+def account_transaction_type_to_pb(
+    value: AccountTransactionType | str, name: str = "type"
+) -> pb.AccountTransactionType:
+    try:
+        return _ACCOUNT_TX_TO_PB[AccountTransactionType(value)]
+    except ValueError:
+        allowed = ", ".join(t.value for t in AccountTransactionType)
+        raise ValueError(f"{name} must be one of {allowed}, not {value!r}") from None
+
+
+class AccountTransactionFilters(TypedDict, total=False):
+    """Filters of the transaction list: each matches any of its values; they AND."""
+
+    id: str | Sequence[str]
+    account_id: str | Sequence[str]
+    type: AccountTransactionType | str | Sequence[AccountTransactionType | str]
+    reference: str | Sequence[str]
+    reference_id: str | Sequence[str]
+    #: E.g. "created_at DESC" (the default) or "amount ASC".
+    order: str
+    #: Include voided transactions.
+    with_deleted: bool
+
+
+class AccountTransactionQuery(AccountTransactionFilters, total=False):
+    """Filters plus Medusa's skip/take, and whether to count all matches."""
+
+    skip: int
+    #: None: the server's default (15). At most 1,000.
+    take: int | None
+    with_count: bool
+
+
+def _list_transactions_request(
+    *, skip: int = 0, take: int | None = None, with_count: bool = False, **f: Any
+) -> pb.ListAccountTransactionsRequest:
+    unknown = set(f) - set(AccountTransactionFilters.__annotations__)
+    if unknown:
+        raise TypeError(f"unknown account transaction filter(s): {', '.join(sorted(unknown))}")
+    kind = f.get("type")
+    kinds = [kind] if isinstance(kind, str) else list(kind or [])
+    request = pb.ListAccountTransactionsRequest(
+        id=_strings(f.get("id")),
+        account_id=_strings(f.get("account_id")),
+        type=[account_transaction_type_to_pb(k) for k in kinds],
+        reference=_strings(f.get("reference")),
+        reference_id=_strings(f.get("reference_id")),
+        skip=skip,
+        order=f.get("order", ""),
+        with_deleted=f.get("with_deleted", False),
+        with_count=with_count,
+    )
+    if take is not None:
+        request.take = take
+    return request
+
+
+def _transactions(m: Any) -> tuple[AccountTransaction, ...]:
+    return tuple(account_transaction(t) for t in m.transactions)
+
+
+def list_account_transactions(**query: Any) -> Op[AccountTransactionList]:
+    """One page by skip/take; see :class:`AccountTransactionQuery` for the arguments."""
+    request = _list_transactions_request(**query)
+    with_count = request.with_count
+
+    def parse(m: pb.ListAccountTransactionsResponse) -> AccountTransactionList:
+        return AccountTransactionList(_transactions(m), m.count if with_count else None)
+
+    return Op("ListAccountTransactions", request, True, parse)
+
+
+def account_transactions_page(
+    page_size: int, page_token: str, **filters: Any
+) -> Op[Page[AccountTransaction]]:
+    """A skip/take page dressed as a token page, for the iterators (as gift_cards_page)."""
+    if page_size < 1:
+        raise ValueError("page_size must be at least 1")
+    skip = int(page_token or 0)
+    request = _list_transactions_request(skip=skip, take=page_size, **filters)
+
+    def parse(m: pb.ListAccountTransactionsResponse) -> Page[AccountTransaction]:
+        items = _transactions(m)
+        return Page(items, str(skip + len(items)) if len(items) >= page_size else "")
+
+    return Op("ListAccountTransactions", request, True, parse)
+
+
+def delete_account_transactions(ids: Iterable[str]) -> Op[tuple[str, ...]]:
+    request = pb.DeleteAccountTransactionsRequest(ids=_strings(ids))
+    return Op("DeleteAccountTransactions", request, False, _ids)
 
 
 # ------------------------------------------------------- plain data (CLI)

@@ -35,6 +35,13 @@ class TransactionType(enum.StrEnum):
     CREDIT = "credit"
 
 
+class AccountTransactionType(enum.StrEnum):
+    """A store-credit transaction adds to (credit) or takes from (debit) an account."""
+
+    CREDIT = "credit"
+    DEBIT = "debit"
+
+
 class _Unset(enum.Enum):
     UNSET = "UNSET"
 
@@ -42,7 +49,8 @@ class _Unset(enum.Enum):
         return "UNSET"
 
 
-#: Default of the fields of :class:`GiftCardUpdate`: "leave this field alone".
+#: Default of the fields of :class:`GiftCardUpdate` and :class:`StoreCreditAccountUpdate`:
+#: "leave this field alone".
 UNSET: Final = _Unset.UNSET
 Unset = _Unset
 
@@ -208,6 +216,142 @@ class GiftCardOptions:
     sections: int
 
 
+# ---------------------------------------------------------- store credit
+
+
+@dataclass(frozen=True, slots=True)
+class StoreCreditAccount:
+    """A store-credit account (a customer's, or anonymous with a code) and its totals.
+
+    ``balance = credits - debits >= 0``; voided transactions count in neither total.
+    """
+
+    id: str
+    customer_id: str | None
+    code: str | None
+    currency_code: str
+    metadata: dict[str, Any] | None
+    balance: Decimal
+    credits: Decimal
+    debits: Decimal
+    #: The gift card this account funds (its first credit referenced the card), if any.
+    gift_card_id: str | None
+    created_at: datetime | None
+    updated_at: datetime | None
+    deleted_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class NewStoreCreditAccount:
+    """The fields of an account to create: at most one live account per
+    (customer_id, currency_code); ``code`` (unique) is for anonymous accounts."""
+
+    currency_code: str
+    customer_id: str | None = None
+    code: str | None = None
+    metadata: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoreCreditAccountUpdate:
+    """A partial update of one store-credit account.
+
+    Fields left :data:`UNSET` are not touched; a value sets the field; ``None`` clears
+    it (customer_id, code, metadata). currency_code may change only while the
+    account has no transactions.
+    """
+
+    id: str
+    customer_id: str | Unset | None = UNSET
+    code: str | Unset | None = UNSET
+    currency_code: str | Unset = UNSET
+    metadata: Mapping[str, Any] | Unset | None = UNSET
+
+
+@dataclass(frozen=True, slots=True)
+class StoreCreditAccountList:
+    """One page of :meth:`LoyaltyClient.list_store_credit_accounts`."""
+
+    accounts: tuple[StoreCreditAccount, ...]
+    #: Number of matches ignoring skip/take; only when ``with_count=True``.
+    count: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AccountTransaction:
+    """One entry of a store-credit account's ledger; immutable but for voiding."""
+
+    id: str
+    account_id: str
+    type: AccountTransactionType | None
+    #: Always positive: ``type`` says which way it moved the balance.
+    amount: Decimal
+    note: str | None
+    reference: str
+    reference_id: str
+    metadata: dict[str, Any] | None
+    created_at: datetime | None
+    #: Set when the transaction was voided (:meth:`LoyaltyClient.delete_account_transactions`).
+    deleted_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class AccountEntry:
+    """One credit or debit of :meth:`LoyaltyClient.credit_accounts` /
+    :meth:`LoyaltyClient.debit_accounts`."""
+
+    account_id: str
+    #: Positive.
+    amount: Amount
+    note: str | None = None
+    reference: str = ""
+    reference_id: str = ""
+    metadata: Mapping[str, Any] | None = None
+    #: Scoped to the account. None: the client generates one (a uuid4) so that a
+    #: retry is safe; "": no key (and the call is then never retried).
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AccountMovementResult:
+    """What :meth:`LoyaltyClient.credit_accounts` and ``debit_accounts`` return."""
+
+    #: One per entry, in request order.
+    transactions: tuple[AccountTransaction, ...]
+    #: True when every entry's idempotency key matched an earlier request: these are
+    #: those requests' transactions and nothing was applied now (emit no second event).
+    replayed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class AccountTransactionResult:
+    """What :meth:`LoyaltyClient.credit_account` and ``debit_account`` return."""
+
+    transaction: AccountTransaction
+    #: True when the idempotency key matched an earlier request: this is that
+    #: request's transaction and nothing was applied now.
+    replayed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class AccountStats:
+    """An account's balance and its credit and debit totals."""
+
+    id: str
+    balance: Decimal
+    credits: Decimal
+    debits: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class AccountTransactionList:
+    """One page of :meth:`LoyaltyClient.list_account_transactions`."""
+
+    transactions: tuple[AccountTransaction, ...]
+    #: Number of matches ignoring skip/take; only when ``with_count=True``.
+    count: int | None = None
+
+
 # ---------------------------------------------------------------- common
 
 
@@ -250,6 +394,13 @@ class FieldViolation:
 
 __all__ = [
     "UNSET",
+    "AccountEntry",
+    "AccountMovementResult",
+    "AccountStats",
+    "AccountTransaction",
+    "AccountTransactionList",
+    "AccountTransactionResult",
+    "AccountTransactionType",
     "AdjustPointsResult",
     "Amount",
     "FieldViolation",
@@ -261,10 +412,14 @@ __all__ = [
     "GiftCardTransactionResult",
     "GiftCardUpdate",
     "NewGiftCard",
+    "NewStoreCreditAccount",
     "Page",
     "PointAdjustment",
     "PointsAdjustmentInput",
     "PointsBalance",
+    "StoreCreditAccount",
+    "StoreCreditAccountList",
+    "StoreCreditAccountUpdate",
     "TLSConfig",
     "TransactionType",
     "Unset",
