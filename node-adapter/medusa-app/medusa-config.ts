@@ -4,8 +4,9 @@ loadEnv(process.env.NODE_ENV || "development", process.cwd())
 
 /**
  * The adapter's test app. LOYALTY_MODE picks how the adapter is installed:
- * "plugin" (default: the `loyalty` module plus the Admin routes) or "module"
- * (the module alone, under the key `loyalty`).
+ * "plugin" (default: the `loyalty` and `store_credit` modules plus the Admin
+ * routes) or "module" (the two modules alone, under the keys `loyalty` and
+ * `store_credit`).
  */
 const loyaltyOptions = {
   address: process.env.LOYALTY_GRPC_ADDRESS,
@@ -28,5 +29,11 @@ module.exports = defineConfig({
   },
   admin: { disable: true },
   plugins: mode === "plugin" ? [{ resolve: "medusa-loyalty-grpc", options: loyaltyOptions }] : [],
-  modules: mode === "module" ? [{ key: "loyalty", resolve: "medusa-loyalty-grpc/module", options: loyaltyOptions }] : [],
+  modules:
+    mode === "module"
+      ? [
+          { key: "loyalty", resolve: "medusa-loyalty-grpc/module", options: loyaltyOptions },
+          { key: "store_credit", resolve: "medusa-loyalty-grpc/store-credit", options: loyaltyOptions },
+        ]
+      : [],
 })

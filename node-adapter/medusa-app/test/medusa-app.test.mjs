@@ -205,6 +205,7 @@ describe("Medusa app boots with the loyalty server down", () => {
   it("medusa db:migrate and medusa user exit 0 while nothing listens on the configured address", async () => {
     assert.equal(bootResults.migrate.code, 0, `db:migrate failed, see ${bootResults.migrate.logFile}`)
     assert.match(bootResults.migrate.output, /MODULE: loyalty/)
+    assert.match(bootResults.migrate.output, /MODULE: store_credit/)
     const user = await bootResults.user
     assert.equal(user.code, 0, `user failed, see ${user.logFile}`)
     assert.match(user.output, /User created successfully/)
@@ -297,14 +298,93 @@ describe("defineLink with the module's linkable", () => {
   })
 })
 
-describe("module-only install (modules: [{ key: 'loyalty', resolve: 'medusa-loyalty-grpc/module' }])", () => {
-  it("medusa exec resolves `loyalty`, reaches the server, and Query sees the card", async () => {
+describe("store_credit module (medusa exec, plugin mode)", () => {
+  let sc
+  let raw
+
+  before(async () => {
+    const run = await bootResults.workflows
+    assert.equal(run.code, 0, `medusa exec failed, see ${run.logFile}`)
+    sc = JSON.parse(readFileSync(join(LOG_DIR, "workflows-result.json"), "utf8")).storeCredit
+    raw = rawLoyaltyClient(loyaltyServer.address)
+  })
+  after(() => raw?.close())
+
+  it("container.resolve('store_credit') is the adapter: a workflow's account and credit live in the Python service", async () => {
+    assert.equal(sc.address, loyaltyServer.address)
+    const [account] = sc.created.accounts
+    assert.match(account.id, /^sc_acc_/)
+    assert.equal(account.customer_id, "cus_sc_workflow")
+    assert.deepEqual(
+      sc.created.transactions.map((t) => [t.type, t.amount, t.reference, t.reference_id, t.note]),
+      [["credit", 40, "order", "order_sc_1", "Store credit refund"]]
+    )
+    const stored = await raw.call("RetrieveStoreCreditAccount", { id: account.id })
+    assert.equal(stored.customer_id, "cus_sc_workflow")
+    // 40 credited, a compensated 15.50 debit voided, then 0.25 debited outside any workflow.
+    const stats = await raw.call("RetrieveAccountStats", { account_id: account.id })
+    assert.deepEqual([stats.balance, stats.credits, stats.debits], ["39.75", "40", "0.25"])
+  })
+
+  it("compensations: a created account and its credit are deleted; a debit is voided and its amount comes back", async () => {
+    assert.deepEqual(sc.createCompensation, { rejected: true, isError: false, message: "a later step failed" })
+    assert.deepEqual(sc.afterCreateCompensation, [])
+    const compensated = await raw.call("ListStoreCreditAccounts", { customer_id: ["cus_sc_compensated"], with_deleted: true, with_count: true })
+    assert.equal(compensated.count, 0)
+
+    assert.equal(sc.debitCompensation.rejected, true)
+    assert.equal(sc.statsAfterDebitCompensation.balance, 40)
+    assert.deepEqual(sc.statsAfterDebitCompensation.raw_debits, { value: "0", precision: 20 })
+    const ledger = await raw.call("ListAccountTransactions", { account_id: [sc.created.accounts[0].id], with_deleted: true, order: "created_at ASC" })
+    assert.deepEqual(
+      ledger.transactions.map((t) => [t.type, t.amount, t.reference_id, Boolean(t.deleted_at)]),
+      [
+        ["ACCOUNT_TRANSACTION_TYPE_CREDIT", "40", "order_sc_1", false],
+        ["ACCOUNT_TRANSACTION_TYPE_DEBIT", "15.5", "cart_sc_1", true],
+        ["ACCOUNT_TRANSACTION_TYPE_DEBIT", "0.25", "cart_sc_2", false],
+      ]
+    )
+  })
+
+  it("query.graph over store_credit_account (with transactions) and account_transaction (with account)", () => {
+    const { data, metadata } = sc.graphAccounts
+    assert.equal(metadata.count, 1)
+    assert.equal(data.length, 1)
+    const [account] = data
+    assert.equal(account.id, sc.created.accounts[0].id)
+    assert.deepEqual([account.customer_id, account.currency_code, account.balance, account.credits, account.debits], ["cus_sc_workflow", "usd", 39.75, 40, 0.25])
+    assert.deepEqual(account.transactions.map((t) => [t.type, t.amount]).sort(), [["credit", 40], ["debit", 0.25]])
+    const tx = sc.graphTransactions
+    assert.equal(tx.metadata.count, 2)
+    assert.deepEqual(
+      tx.data.map((t) => [t.type, t.amount, t.reference, t.account.id, t.account.balance]),
+      [
+        ["credit", 40, "order", account.id, 39.75],
+        ["debit", 0.25, "cart", account.id, 39.75],
+      ]
+    )
+  })
+
+  it("the plugin's delete-gift-card step (deleteGiftCards / restoreGiftCards on store_credit) works", async () => {
+    assert.equal(sc.deleteCardCompensation.rejected, true)
+    assert.equal(sc.keptCard.length, 1, "the compensation restored the card")
+    assert.deepEqual(sc.goneCard.listed, [])
+    const gone = await raw.call("ListGiftCards", { id: [sc.goneCard.id], with_deleted: true })
+    assert.equal(gone.gift_cards.length, 1)
+    assert.ok(gone.gift_cards[0].deleted_at, "soft-deleted, so the step's restoreGiftCards compensation can undo it")
+  })
+})
+
+describe("module-only install (modules: [{ key: 'loyalty', resolve: 'medusa-loyalty-grpc/module' }, { key: 'store_credit', resolve: 'medusa-loyalty-grpc/store-credit' }])", () => {
+  it("medusa exec resolves `loyalty` and `store_credit`, reaches the server, and Query sees the card and the account", async () => {
     const run = await bootResults.moduleMode
     assert.equal(run.code, 0, `medusa exec (module mode) failed, see ${run.logFile}`)
     const out = JSON.parse(readFileSync(join(LOG_DIR, "module-mode-result.json"), "utf8"))
     assert.equal(out.card.code, "module-mode-code")
     assert.deepEqual(out.graph.data, [{ id: out.card.id, code: "module-mode-code" }])
     assert.equal(out.graph.metadata.count, 1)
+    assert.match(out.account.id, /^sc_acc_/)
+    assert.deepEqual(out.accounts, [{ id: out.account.id, code: "SC-MODULE-MODE", balance: 2.5 }])
   })
 })
 

@@ -11,11 +11,18 @@ if (!existsSync(entry)) {
 }
 export const pkg = require(entry)
 export const moduleExport = require(join(ADAPTER_ROOT, ".medusa", "server", "src", "modules", "loyalty", "index.js"))
+export const storeCreditModuleExport = require(join(ADAPTER_ROOT, ".medusa", "server", "src", "modules", "store-credit", "index.js"))
 export const { MedusaError, BigNumber } = require("@medusajs/framework/utils")
 
 /** A fresh module service, constructed the way Medusa does: new Service(deps, options). */
 export function makeService(options) {
   const Service = moduleExport.default.service
+  return new Service({}, options)
+}
+
+/** A fresh `store_credit` module service, constructed the way Medusa does. */
+export function makeStoreCreditService(options) {
+  const Service = storeCreditModuleExport.default.service
   return new Service({}, options)
 }
 

@@ -433,8 +433,11 @@ export function toOrderString(order: unknown): string {
 /** The repeated-string filters ListGiftCardsRequest takes flat. */
 export const LIST_FILTERS = ["id", "code", "status", "currency_code", "reference", "reference_id", "customer_id"] as const
 
-/** A filter value (value, array, or {$in}/{$eq}) as a list of strings. */
-export function filterValues(key: string, value: unknown): string[] {
+/**
+ * A filter value (value, array, or {$in}/{$eq}) as a list of strings. `what`
+ * names the filter in the error an unsupported operator raises.
+ */
+export function filterValues(key: string, value: unknown, what = "gift card filter"): string[] {
   if (value === undefined || value === null) {
     return []
   }
@@ -445,9 +448,9 @@ export function filterValues(key: string, value: unknown): string[] {
     const ops = value as Record<string, unknown>
     const keys = Object.keys(ops)
     if (keys.every((k) => k === "$in" || k === "$eq")) {
-      return keys.flatMap((k) => filterValues(key, ops[k]))
+      return keys.flatMap((k) => filterValues(key, ops[k], what))
     }
-    throw new TypeError(`Unsupported operator in gift card filter "${key}": ${keys.join(", ")}`)
+    throw new TypeError(`Unsupported operator in ${what} "${key}": ${keys.join(", ")}`)
   }
   return [String(value)]
 }

@@ -84,14 +84,14 @@ export type GiftCardMovementResult = {
 }
 
 /** Server maximum for `take` (ListGiftCardsRequest). */
-const MAX_TAKE = 1000
+export const MAX_TAKE = 1000
 
-function invalid(message: string): MedusaError {
+export function invalid(message: string): MedusaError {
   return new MedusaError(MedusaError.Types.INVALID_DATA, message)
 }
 
 /** Runs a conversion; its TypeError becomes a MedusaError (never a plain Error). */
-function convert<T>(fn: () => T): T {
+export function convert<T>(fn: () => T): T {
   try {
     return fn()
   } catch (e) {
@@ -102,7 +102,7 @@ function convert<T>(fn: () => T): T {
   }
 }
 
-function asArray<T>(value: T | T[]): T[] {
+export function asArray<T>(value: T | T[]): T[] {
   return Array.isArray(value) ? value : [value]
 }
 
@@ -395,7 +395,7 @@ export default class LoyaltyModuleService {
 }
 
 /** Keeps only the selected top-level fields (plus id), as Medusa's `select` does. */
-function project<T extends Record<string, any>>(card: T, select?: string[]): T {
+export function project<T extends Record<string, any>>(card: T, select?: string[]): T {
   if (!select || !select.length || select.includes("*")) {
     return card
   }
