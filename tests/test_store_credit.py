@@ -137,6 +137,16 @@ def test_update_accounts_with_presence_and_mask(stub: LoyaltyServiceStub, uid: s
         timeout=10,
     ).accounts[0]
     assert updated.customer_id == f"cus_u_{uid}" and updated.code == f"SC-U-{uid}"
+    same = stub.UpdateStoreCreditAccounts(
+        pb.UpdateStoreCreditAccountsRequest(
+            accounts=[pb.UpdateStoreCreditAccountInput(id=account.id, customer_id=f"cus_u_{uid}")]
+        ),
+        timeout=10,
+    ).accounts[0]
+    stored = stub.RetrieveStoreCreditAccount(
+        pb.RetrieveStoreCreditAccountRequest(id=account.id), timeout=10
+    )
+    assert same.updated_at == stored.updated_at == updated.updated_at  # nothing changed
     cleared = stub.UpdateStoreCreditAccounts(
         pb.UpdateStoreCreditAccountsRequest(
             accounts=[

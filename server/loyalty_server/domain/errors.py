@@ -43,6 +43,15 @@ class InvalidData(DomainError):
 class NotFound(DomainError):
     reason = "NOT_FOUND"
 
+    @classmethod
+    def record(cls, entity: str, *, id: str | None = None, code: str | None = None) -> NotFound:
+        """Medusa's wording ("Gift card with id: X was not found"), so the same
+        sentence reaches admin users through the service or Medusa's own module."""
+        if id is not None:
+            return cls(f"{entity} with id: {id} was not found", metadata={"id": id[:64]})
+        text = str(code)
+        return cls(f"{entity} with code: {text} was not found", metadata={"code": text[:64]})
+
 
 class NotAllowed(DomainError):
     """A rule refuses the operation: insufficient balance, expired or redeemed card."""

@@ -6,7 +6,7 @@ Invariant: balance = value - debits + credits, 0 <= balance <= value.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import partial
@@ -18,13 +18,14 @@ from ..store import gift_cards as store
 from ..store import store_credit as credit_store
 from ..store.db import AnyRow, Database
 from ..store.direct import Contended
-from . import codes, listing, store_credit, validation
+from . import codes, ledger, listing, store_credit, validation
 from .currencies import currency_code
 from .errors import Duplicate, InvalidData, NotAllowed, NotFound
-from .idempotency import check_replay, key_columns, request_hash
+from .idempotency import key_columns, request_hash
 from .ids import GIFT_CARD, GIFT_CARD_TRANSACTION, new_id
 from .money import ZERO, add, format_decimal, parse_decimal, subtract
 from .pagination import decode_token, page_of
+from .records import from_row
 from .validation import Violations
 
 PENDING = "pending"
@@ -153,25 +154,16 @@ class Options:
     sections: int
 
 
-_CARD_FIELDS = [f.name for f in fields(GiftCard)]
-_TX_FIELDS = [f.name for f in fields(Transaction)]
-
-
 def _card(row: AnyRow) -> GiftCard:
-    m = row._mapping
-    return GiftCard(**{name: m[name] for name in _CARD_FIELDS})
+    return from_row(GiftCard, row)
 
 
 def _transaction(row: AnyRow) -> Transaction:
-    m = row._mapping
-    return Transaction(**{name: m[name] for name in _TX_FIELDS})
+    return from_row(Transaction, row)
 
 
 def not_found(id: str | None = None, code: str | None = None) -> NotFound:
-    # Medusa's wording, so the same sentence reaches admin users either way.
-    if id is not None:
-        return NotFound(f"Gift card with id: {id} was not found", metadata={"id": id[:64]})
-    return NotFound(f"Gift card with code: {code} was not found", metadata={"code": str(code)[:64]})
+    return NotFound.record("Gift card", id=id, code=code)
 
 
 def _status(value: str | None, field: str) -> str:
@@ -205,6 +197,67 @@ def _validate_field(name: str, value: Any, field: str) -> Any:
     if name == "expires_at":
         return value
     raise InvalidData.field(field, f"{name} cannot be updated")
+
+
+class _CardFace:
+    """Gift cards on the ledger engine: the card is the account; one debit or credit
+    per request, with the card's rules (currency, status, expiry, 0..value)."""
+
+    def __init__(
+        self, kind: str, amount: Decimal, currency: str, spend: Spend, now: datetime
+    ) -> None:
+        self._kind = kind
+        self._amount = amount
+        self._currency = currency
+        self._spend = spend
+        self._now = now
+
+    async def lock(self, conn: AsyncConnection, accounts: Sequence[str]) -> dict[str, GiftCard]:
+        [card_id] = accounts
+        row = await store.lock_card(conn, id=card_id, code=None)
+        if row is None:
+            raise not_found(id=card_id)
+        if await credit_store.account_funding(conn, card_id) is not None:
+            raise store_credit.Relinked  # funded meanwhile: its account is locked first
+        return {card_id: _card(row)}
+
+    async def replay(
+        self, conn: AsyncConnection, account: str, key: str
+    ) -> tuple[Transaction, str | None] | None:
+        row = await store.transaction_by_key(conn, account, key)
+        return None if row is None else (_transaction(row), row.request_hash)
+
+    def apply(
+        self, state: GiftCard | None, posting: ledger.Posting[None]
+    ) -> tuple[GiftCard, Transaction]:
+        assert state is not None  # lock() raised NotFound otherwise
+        balance = GiftCards.new_balance(state, self._kind, self._amount, self._currency, self._now)
+        tx = Transaction(
+            id=new_id(GIFT_CARD_TRANSACTION),
+            gift_card_id=state.id,
+            type=self._kind,
+            amount=self._amount,
+            currency_code=self._currency,
+            balance_after=balance,
+            reference=self._spend.reference,
+            reference_id=self._spend.reference_id,
+            created_at=self._now,
+        )
+        after = replace(state, balance=balance, status=_status_after(balance), updated_at=self._now)
+        return after, tx
+
+    async def write(
+        self,
+        conn: AsyncConnection,
+        states: Mapping[str, tuple[GiftCard | None, GiftCard]],
+        entries: Sequence[tuple[ledger.Posting[None], Transaction]],
+    ) -> None:
+        for card_id, (_, after) in states.items():
+            await store.set_balance(conn, card_id, after.balance, after.status, self._now)
+        for posting, tx in entries:
+            await store.insert_transaction(
+                conn, {**tx.__dict__, **key_columns(posting.key, posting.fingerprint)}
+            )
 
 
 class GiftCards:
@@ -509,27 +562,13 @@ class GiftCards:
             funding = await credit_store.account_funding(conn, found.id)
             if funding is not None:
                 return await self._spend_funded(conn, funding.id, kind, spend, fingerprint)
-            row = await store.lock_card(conn, id=found.id, code=None)
-            if row is None:
-                raise not_found(*lookup)
-            if await credit_store.account_funding(conn, found.id) is not None:
-                raise store_credit.Relinked  # funded meanwhile: its account is locked first
-            card = _card(row)
-            if key:
-                previous = await store.transaction_by_key(conn, card.id, key)
-                if previous is not None:
-                    check_replay(previous.request_hash, fingerprint, key)
-                    tx = _transaction(previous)
-                    return SpendResult(
-                        tx, tx.balance_after, _status_after(tx.balance_after), replayed=True
-                    )
-            now = datetime.now(UTC)
-            balance = self._new_balance(card, kind, amount, currency, now)
-            status = _status_after(balance)
-            await store.set_balance(conn, card.id, balance, status, now)
-            tx = transaction(card.id, balance, now)
-            await store.insert_transaction(conn, {**tx.__dict__, **key_columns(key, fingerprint)})
-            return SpendResult(tx, balance, status)
+            face = _CardFace(kind, amount, currency, spend, datetime.now(UTC))
+            [posted] = await ledger.post(
+                conn, face, [ledger.Posting(found.id, None, key or None, fingerprint)]
+            )
+            tx = posted.entry
+            balance = tx.balance_after
+            return SpendResult(tx, balance, _status_after(balance), replayed=posted.replayed)
 
         for _ in range(3):
             try:
@@ -617,7 +656,7 @@ class GiftCards:
         return SpendResult(tx, balance, status)
 
     @staticmethod
-    def _new_balance(
+    def new_balance(
         card: GiftCard, kind: str, amount: Decimal, currency: str, now: datetime
     ) -> Decimal:
         """The rules of spending; raises NotAllowed with the reason a cashier can act on."""

@@ -6,6 +6,7 @@ moves the balance and appends the ledger row in one transaction.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -17,9 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ..store import points as store
 from ..store.db import AnyRow, Database
 from ..store.direct import Contended
-from . import validation
+from . import ledger, validation
 from .errors import InvalidData, NotAllowed
-from .idempotency import check_replay, key_columns, request_hash
+from .idempotency import key_columns, request_hash
 from .ids import ADJUSTMENT, new_id
 from .money import MAX_BALANCE, ZERO, add, format_decimal, parse_decimal
 from .pagination import decode_token, page_of
@@ -126,6 +127,79 @@ def _validate(request: AdjustmentRequest, prefix: str = "") -> _ValidAdjustment:
     return _ValidAdjustment(customer_id, delta, reason, key or None, fingerprint)
 
 
+def _posting(valid: _ValidAdjustment) -> ledger.Posting[_ValidAdjustment]:
+    return ledger.Posting(valid.customer_id, valid, valid.idempotency_key, valid.request_hash)
+
+
+class _PointsFace:
+    """Points on the ledger engine: an account per customer, created by its first
+    adjustment; its state is the balance."""
+
+    def __init__(self, refusal: Callable[[Decimal], str | None], now: datetime) -> None:
+        self._refusal = refusal
+        self._now = now
+
+    async def lock(self, conn: AsyncConnection, accounts: Sequence[str]) -> dict[str, Decimal]:
+        customers = sorted(set(accounts))
+        if len(customers) == 1:  # one row: lock it if it exists, create it at write
+            row = await store.lock_account(conn, customers[0])
+            return {} if row is None else {customers[0]: row.balance}
+        # Several: all taken in one pass, absent ones created at 0 (store/points.py).
+        return await store.lock_accounts(conn, customers, self._now)
+
+    async def replay(
+        self, conn: AsyncConnection, account: str, key: str
+    ) -> tuple[Adjustment, str | None] | None:
+        row = await store.adjustment_by_key(conn, account, key)
+        return None if row is None else (_adjustment(row), row.request_hash)
+
+    def apply(
+        self, state: Decimal | None, posting: ledger.Posting[_ValidAdjustment]
+    ) -> tuple[Decimal, Adjustment]:
+        valid = posting.item
+        balance = ZERO if state is None else state
+        new_balance = add(balance, valid.delta)
+        refusal = self._refusal(new_balance)
+        if refusal == "insufficient":
+            raise NotAllowed(
+                f"insufficient points: customer {valid.customer_id} has a balance of "
+                f"{format_decimal(balance)}, cannot apply {format_decimal(valid.delta)}"
+            )
+        if refusal == "too_large":
+            raise NotAllowed("the resulting balance would exceed 10^20 points")
+        adjustment = Adjustment(
+            id=new_id(ADJUSTMENT),
+            customer_id=valid.customer_id,
+            delta=valid.delta,
+            reason=valid.reason,
+            balance_after=new_balance,
+            created_at=self._now,
+        )
+        return new_balance, adjustment
+
+    async def write(
+        self,
+        conn: AsyncConnection,
+        states: Mapping[str, tuple[Decimal | None, Decimal]],
+        entries: Sequence[tuple[ledger.Posting[_ValidAdjustment], Adjustment]],
+    ) -> None:
+        for customer_id, (before, after) in states.items():
+            if before is None:
+                await store.create_account(conn, customer_id, after, self._now)
+            else:
+                await store.set_balance(conn, customer_id, after, self._now)
+        await store.insert_adjustments(
+            conn,
+            [
+                {
+                    **adjustment.__dict__,
+                    **key_columns(posting.key, posting.fingerprint),
+                }
+                for posting, adjustment in entries
+            ],
+        )
+
+
 class Points:
     """The points use cases. Each public method is one transaction."""
 
@@ -147,9 +221,9 @@ class Points:
                 return done
 
         async def work(conn: AsyncConnection) -> AdjustResult:
-            adjustment, replayed = await self._apply(conn, valid)
+            [posted] = await ledger.post(conn, self._face(), [_posting(valid)])
             history = await self._history(conn, valid.customer_id) if include_history else []
-            return AdjustResult(adjustment, history, replayed)
+            return AdjustResult(posted.entry, history, posted.replayed)
 
         return await self._db.run(work)
 
@@ -170,16 +244,13 @@ class Points:
                 return done
 
         async def work(conn: AsyncConnection) -> list[Adjustment]:
-            # Take every account up front in the one global order (creating absent
-            # ones), so no two writes that share customers can deadlock each other.
-            await store.lock_accounts(conn, [v.customer_id for v in valid], datetime.now(UTC))
-            results = []
-            for index, item in enumerate(valid):
-                try:
-                    results.append((await self._apply(conn, item))[0])
-                except NotAllowed as error:
-                    raise NotAllowed(f"adjustments[{index}]: {error.message}") from error
-            return results
+            posted = await ledger.post(
+                conn,
+                self._face(),
+                [_posting(v) for v in valid],
+                label=lambda index: f"adjustments[{index}]",
+            )
+            return [p.entry for p in posted]
 
         return await self._db.run(work)
 
@@ -266,47 +337,8 @@ class Points:
         )
         return AdjustResult(adjustment, [Adjustment(**row) for row in rows])
 
-    async def _apply(
-        self, conn: AsyncConnection, valid: _ValidAdjustment
-    ) -> tuple[Adjustment, bool]:
-        """The adjustment, and whether it is the replay of an earlier keyed request."""
-        account = await store.lock_account(conn, valid.customer_id)
-        if valid.idempotency_key is not None:
-            previous = await store.adjustment_by_key(conn, valid.customer_id, valid.idempotency_key)
-            if previous is not None:
-                check_replay(previous.request_hash, valid.request_hash, valid.idempotency_key)
-                return _adjustment(previous), True
-        balance = ZERO if account is None else account.balance
-        new_balance = add(balance, valid.delta)
-        refusal = self._refusal(new_balance)
-        if refusal == "insufficient":
-            raise NotAllowed(
-                f"insufficient points: customer {valid.customer_id} has a balance of "
-                f"{format_decimal(balance)}, cannot apply {format_decimal(valid.delta)}"
-            )
-        if refusal == "too_large":
-            raise NotAllowed("the resulting balance would exceed 10^20 points")
-        now = datetime.now(UTC)
-        if account is None:
-            await store.create_account(conn, valid.customer_id, new_balance, now)
-        else:
-            await store.set_balance(conn, valid.customer_id, new_balance, now)
-        adjustment = Adjustment(
-            id=new_id(ADJUSTMENT),
-            customer_id=valid.customer_id,
-            delta=valid.delta,
-            reason=valid.reason,
-            balance_after=new_balance,
-            created_at=now,
-        )
-        await store.insert_adjustment(
-            conn,
-            {
-                **adjustment.__dict__,
-                **key_columns(valid.idempotency_key, valid.request_hash),
-            },
-        )
-        return adjustment, False
+    def _face(self) -> _PointsFace:
+        return _PointsFace(self._refusal, datetime.now(UTC))
 
     def _refusal(self, balance: Decimal) -> str | None:
         """Why a resulting balance is not allowed, or None: the one balance rule

@@ -7,10 +7,11 @@ the row and move in the same transaction as the ledger rows, so every read is
 one primary-key lookup (the plugin sums the ledger on each read).
 
 A movement (CreditAccounts, DebitAccounts, DeleteAccountTransactions, and a
-DebitGiftCard/CreditGiftCard on a funded card) locks every account it touches
-first, in one global order (store_credit.lock_accounts: by id), then the gift
-cards they fund, by id: accounts always before cards, on every path, so no two
-movements can deadlock.
+DebitGiftCard/CreditGiftCard on a funded card) goes through the ledger engine
+(domain/ledger.py) with the face below, _CreditFace: it locks every account it
+touches first, in one global order (store/store_credit.lock_accounts: by id),
+then the gift cards they fund, by id: accounts always before cards, on every
+path, so no two movements can deadlock.
 
 Gift cards: the plugin funds a card through an account, crediting it with
 reference "gift_card" and reference_id = the card's id. The first such credit
@@ -24,7 +25,7 @@ move the account, and `verify` checks the two agree.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import partial
@@ -36,12 +37,13 @@ from ..store import gift_cards as card_store
 from ..store import store_credit as store
 from ..store.db import AnyRow, Database
 from ..store.direct import Contended
-from . import codes, listing, validation
+from . import codes, ledger, listing, validation
 from .currencies import currency_code
 from .errors import Duplicate, InvalidData, NotAllowed, NotFound
-from .idempotency import check_replay, key_columns, request_hash
+from .idempotency import key_columns, request_hash
 from .ids import STORE_CREDIT_ACCOUNT, STORE_CREDIT_TRANSACTION, new_id
 from .money import ZERO, add, format_decimal, parse_decimal, subtract
+from .records import from_row
 from .validation import Violations
 
 CREDIT = "credit"
@@ -156,27 +158,16 @@ class _ValidEntry:
     fingerprint: str
 
 
-_ACCOUNT_FIELDS = [f.name for f in fields(Account)]
-_TX_FIELDS = [f.name for f in fields(AccountTransaction)]
-
-
 def account(row: AnyRow) -> Account:
-    m = row._mapping
-    return Account(**{name: m[name] for name in _ACCOUNT_FIELDS})
+    return from_row(Account, row)
 
 
 def _transaction(row: AnyRow) -> AccountTransaction:
-    m = row._mapping
-    return AccountTransaction(**{name: m[name] for name in _TX_FIELDS})
+    return from_row(AccountTransaction, row)
 
 
 def not_found(id: str | None = None, code: str | None = None) -> NotFound:
-    # Medusa's wording for a missing record.
-    if id is not None:
-        return NotFound(f"StoreCreditAccount with id: {id} was not found", metadata={"id": id[:64]})
-    return NotFound(
-        f"StoreCreditAccount with code: {code} was not found", metadata={"code": str(code)[:64]}
-    )
+    return NotFound.record("StoreCreditAccount", id=id, code=code)
 
 
 def _required_id(value: str, field: str) -> str:
@@ -243,58 +234,153 @@ def _validate_entry(entry: Entry, kind: str, prefix: str, v: Violations) -> _Val
     return _ValidEntry(account_id, amount, values, key or None, fingerprint)
 
 
-class _Ledger:
-    """The accounts of one movement, locked, with their running totals; and the
-    gift cards they fund, kept equal to them."""
+@dataclass(frozen=True)
+class _Totals:
+    balance: Decimal
+    credits: Decimal
+    debits: Decimal
 
-    def __init__(self, conn: AsyncConnection, accounts: dict[str, AnyRow]) -> None:
-        self._conn = conn
-        self.rows = accounts
-        self.totals = {id: (row.balance, row.credits, row.debits) for id, row in accounts.items()}
-        self.cards = {id: row.gift_card_id for id, row in accounts.items() if row.gift_card_id}
-        self.touched: set[str] = set()
 
-    def live(self, account_id: str) -> AnyRow:
+@dataclass(frozen=True)
+class _Move:
+    """A posting's item: a credit or debit, new (with its columns) or the voiding
+    of an existing transaction."""
+
+    kind: str
+    amount: Decimal
+    values: Mapping[str, Any] = field(default_factory=dict)  # note, reference, ...
+    voids: AccountTransaction | None = None
+
+
+class _CreditFace:
+    """Store credit on the ledger engine (domain/ledger.py). Its lock also takes the
+    gift cards the accounts fund (after every account, by id) and, for a credit
+    that references a card, links the account to it (see the module docstring)."""
+
+    def __init__(
+        self,
+        now: datetime,
+        *,
+        candidates: Mapping[str, str] | None = None,
+        funded_card: str | None = None,
+    ) -> None:
+        self._now = now
+        self._candidates = dict(candidates or {})
+        self._funded_card = funded_card
+        self.rows: dict[str, AnyRow] = {}
+        self.cards: dict[str, str] = {}  # account id -> the card it funds
+        self.links: dict[str, str] = {}  # new links of this request
+        self.totals: dict[str, _Totals] = {}
+
+    async def lock(self, conn: AsyncConnection, accounts: Sequence[str]) -> dict[str, _Totals]:
+        self.rows = await store.lock_accounts(conn, accounts)
+        if self._funded_card is not None:
+            [account_id] = accounts
+            row = self.rows.get(account_id)
+            if row is None or row.gift_card_id != self._funded_card:
+                raise Relinked
+            if row.deleted_at is not None:
+                raise NotAllowed(
+                    f"the store-credit account {account_id} funding gift card "
+                    f"{self._funded_card} is deleted"
+                )
+        self.cards = {id: row.gift_card_id for id, row in self.rows.items() if row.gift_card_id}
+        candidates = {
+            account_id: card_id
+            for account_id, card_id in self._candidates.items()
+            if account_id in self.rows
+            and account_id not in self.cards
+            and card_id not in self.cards.values()
+        }
+        for card_id in sorted({*self.cards.values(), *candidates.values()}):
+            await card_store.lock_card(conn, id=card_id, code=None)
+        for account_id, card_id in candidates.items():
+            card = await card_store.get_card(conn, id=card_id, code=None)
+            if (
+                card is not None
+                and card.currency_code == self.rows[account_id].currency_code
+                and not await card_store.has_transactions(conn, card_id)
+                and await store.account_funding(conn, card_id) is None
+            ):
+                self.links[account_id] = card_id
+        self.totals = {
+            id: _Totals(row.balance, row.credits, row.debits) for id, row in self.rows.items()
+        }
+        return dict(self.totals)
+
+    async def replay(
+        self, conn: AsyncConnection, account: str, key: str
+    ) -> tuple[AccountTransaction, str | None] | None:
+        row = await store.transaction_by_key(conn, account, key)
+        return None if row is None else (_transaction(row), row.request_hash)
+
+    def apply(
+        self, state: _Totals | None, posting: ledger.Posting[_Move]
+    ) -> tuple[_Totals, AccountTransaction]:
+        account_id, move = posting.account, posting.item
         row = self.rows.get(account_id)
-        if row is None or row.deleted_at is not None:
+        if state is None or row is None or row.deleted_at is not None:
             raise not_found(account_id)
-        return row
-
-    def move(self, account_id: str, kind: str, amount: Decimal, *, voiding: bool = False) -> None:
-        """Apply (or, voiding, take back) one credit or debit to the running totals;
-        raises NotAllowed when the balance would go below zero."""
-        balance, credits, debits = self.totals[account_id]
-        sign = -1 if voiding else 1
-        if kind == CREDIT:
-            balance = add(balance, sign * amount)
-            credits = add(credits, sign * amount)
+        sign = -1 if move.voids is not None else 1
+        amount = sign * move.amount
+        if move.kind == CREDIT:
+            after = _Totals(add(state.balance, amount), add(state.credits, amount), state.debits)
         else:
-            balance = subtract(balance, sign * amount)
-            debits = add(debits, sign * amount)
-        if balance < 0:
-            current = format_decimal(self.totals[account_id][0])
-            currency = self.rows[account_id].currency_code
+            after = _Totals(
+                subtract(state.balance, amount), state.credits, add(state.debits, amount)
+            )
+        if after.balance < 0:
             raise NotAllowed(
-                f"insufficient store credit: account {account_id} has {current} {currency}, "
-                f"cannot {'void' if voiding else 'debit'} {format_decimal(amount)}"
+                f"insufficient store credit: account {account_id} has "
+                f"{format_decimal(state.balance)} {row.currency_code}, cannot "
+                f"{'void a credit of' if move.voids else 'debit'} {format_decimal(move.amount)}"
             )
-        self.totals[account_id] = (balance, credits, debits)
-        self.touched.add(account_id)
+        self.totals[account_id] = after
+        if move.voids is not None:
+            return after, move.voids
+        entry = AccountTransaction(
+            id=new_id(STORE_CREDIT_TRANSACTION),
+            account_id=account_id,
+            type=move.kind,
+            amount=move.amount,
+            created_at=self._now,
+            deleted_at=None,
+            **move.values,
+        )
+        return after, entry
 
-    async def lock_cards(self, more: Sequence[str] = ()) -> None:
-        """Lock the funded cards (and `more`), by id, after every account."""
-        for card_id in sorted({*self.cards.values(), *more}):
-            await card_store.lock_card(self._conn, id=card_id, code=None)
-
-    async def save(self, now: datetime) -> None:
-        for account_id in sorted(self.touched):
-            balance, credits, debits = self.totals[account_id]
+    async def write(
+        self,
+        conn: AsyncConnection,
+        states: Mapping[str, tuple[_Totals | None, _Totals]],
+        entries: Sequence[tuple[ledger.Posting[_Move], AccountTransaction]],
+    ) -> None:
+        for account_id, card_id in self.links.items():
+            if account_id in states:  # linked by an applied credit, not a replay
+                await store.link_gift_card(conn, account_id, card_id)
+                self.cards[account_id] = card_id
+        for account_id, (_, after) in states.items():
             await store.set_totals(
-                self._conn, account_id, balance=balance, credits=credits, debits=debits, now=now
+                conn,
+                account_id,
+                balance=after.balance,
+                credits=after.credits,
+                debits=after.debits,
+                now=self._now,
             )
-            card_id = self.cards.get(account_id)
-            if card_id is not None:
-                await store.mirror_card_balance(self._conn, card_id, balance, now)
+            funded = self.cards.get(account_id)
+            if funded is not None:  # a funded card's balance is its account's
+                await store.mirror_card_balance(conn, funded, after.balance, self._now)
+        new = [
+            {**tx.__dict__, **key_columns(posting.key, posting.fingerprint)}
+            for posting, tx in entries
+            if posting.item.voids is None
+        ]
+        if new:
+            await store.insert_transactions(conn, new)
+        voided = [tx.id for posting, tx in entries if posting.item.voids is not None]
+        if voided:
+            await store.void_transactions(conn, voided, self._now)
 
 
 class StoreCredit:
@@ -375,17 +461,18 @@ class StoreCredit:
                         f"StoreCreditAccount {account_id} already has transactions in "
                         f"{before.currency_code}; its currency_code cannot change"
                     )
+                if not values:  # nothing changes: the row, updated_at included, stays
+                    continue
                 after = Account(**{**before.__dict__, **values, "updated_at": now})
-                if values:
-                    await _check_unique(conn, [after.__dict__], changed=values)
-                    await store.update_account(conn, account_id, ({**values, "updated_at": now}))
+                await _check_unique(conn, [after.__dict__], changed=values)
+                await store.update_account(conn, account_id, {**values, "updated_at": now})
                 current[account_id] = after
             return [current[account_id] for account_id, _ in checked]
 
         return await self._db.run(work)
 
     async def retrieve(self, *, id: str | None = None, code: str | None = None) -> Account:
-        if (id is None) == (code is None) or not (id or code):
+        if (id is None) == (code is None):
             raise InvalidData.field("id", "give exactly one of id or code")
         if id is not None:
             id = _required_id(id, "id")
@@ -508,49 +595,23 @@ class StoreCredit:
             if done is not None:
                 return done
 
+        # A credit that references a gift card may link its account to the card.
+        candidates = {
+            item.account_id: item.values["reference_id"]
+            for item in items
+            if kind == CREDIT
+            and item.values["reference"] == GIFT_CARD_REFERENCE
+            and item.values["reference_id"]
+        }
+
         async def work(conn: AsyncConnection) -> Movement:
-            ledger = _Ledger(conn, await store.lock_accounts(conn, [i.account_id for i in items]))
-            if kind == CREDIT:
-                links = await self._links(conn, ledger, items)
-            else:
-                links = {}
-                await ledger.lock_cards()
-            ledger.cards.update(links)
-            ledger.touched.update(links)  # a linked card takes its account's balance
-            now = datetime.now(UTC)
-            results: list[AccountTransaction] = []
-            new_rows: list[dict[str, Any]] = []
-            replays = 0
-            for index, item in enumerate(items):
-                row = ledger.live(item.account_id)
-                if item.key is not None:
-                    previous = await store.transaction_by_key(conn, row.id, item.key)
-                    if previous is not None:
-                        check_replay(previous.request_hash, item.fingerprint, item.key)
-                        results.append(_transaction(previous))
-                        replays += 1
-                        continue
-                try:
-                    ledger.move(row.id, kind, item.amount)
-                except NotAllowed as error:
-                    raise NotAllowed(f"{name}[{index}]: {error.message}") from error
-                tx = AccountTransaction(
-                    id=new_id(STORE_CREDIT_TRANSACTION),
-                    account_id=row.id,
-                    type=kind,
-                    amount=item.amount,
-                    created_at=now,
-                    deleted_at=None,
-                    **item.values,
-                )
-                results.append(tx)
-                new_rows.append({**tx.__dict__, **key_columns(item.key, item.fingerprint)})
-            for account_id, card_id in links.items():
-                await store.link_gift_card(conn, account_id, card_id)
-            if new_rows:
-                await store.insert_transactions(conn, new_rows)
-            await ledger.save(now)
-            return Movement(results, replayed=replays == len(items))
+            face = _CreditFace(datetime.now(UTC), candidates=candidates)
+            postings = [
+                ledger.Posting(i.account_id, _Move(kind, i.amount, i.values), i.key, i.fingerprint)
+                for i in items
+            ]
+            posted = await ledger.post(conn, face, postings, label=lambda n: f"{name}[{n}]")
+            return Movement([p.entry for p in posted], replayed=all(p.replayed for p in posted))
 
         return await self._db.run(work)
 
@@ -578,37 +639,6 @@ class StoreCredit:
             return None
         return Movement([tx]) if applied else None
 
-    async def _links(
-        self, conn: AsyncConnection, ledger: _Ledger, items: Sequence[_ValidEntry]
-    ) -> dict[str, str]:
-        """Accounts this credit links to the gift card it funds (account id -> card
-        id), with every card involved locked (after the accounts, by id)."""
-        candidates: dict[str, str] = {}
-        for item in items:
-            card_id = item.values["reference_id"]
-            row = ledger.rows.get(item.account_id)
-            if (
-                item.values["reference"] == GIFT_CARD_REFERENCE
-                and card_id
-                and row is not None
-                and not row.gift_card_id
-                and item.account_id not in candidates
-                and card_id not in candidates.values()
-            ):
-                candidates[item.account_id] = card_id
-        await ledger.lock_cards(list(candidates.values()))
-        links: dict[str, str] = {}
-        for account_id, card_id in candidates.items():
-            card = await card_store.get_card(conn, id=card_id, code=None)
-            if (
-                card is not None
-                and card.currency_code == ledger.rows[account_id].currency_code
-                and not await card_store.has_transactions(conn, card_id)
-                and await store.account_funding(conn, card_id) is None
-            ):
-                links[account_id] = card_id
-        return links
-
     async def move_funded_card(
         self,
         conn: AsyncConnection,
@@ -622,41 +652,21 @@ class StoreCredit:
         transaction: the movement happens on its account (locked first, then the
         card). Returns the account transaction, the balance after it (now, for a
         replay) and whether it was a replay."""
-        ledger = _Ledger(conn, await store.lock_accounts(conn, [account_id]))
-        await ledger.lock_cards()
-        row = ledger.rows.get(account_id)
-        if row is None or row.gift_card_id != card_id:
-            raise Relinked
-        if row.deleted_at is not None:
-            raise NotAllowed(
-                f"the store-credit account {account_id} funding gift card {card_id} is deleted"
-            )
-        if entry.idempotency_key:
-            previous = await store.transaction_by_key(conn, account_id, entry.idempotency_key)
-            if previous is not None:
-                check_replay(previous.request_hash, fingerprint, entry.idempotency_key)
-                return _transaction(previous), row.balance, True
-        amount = Decimal(entry.amount)
-        ledger.move(account_id, kind, amount)
-        now = datetime.now(UTC)
-        tx = AccountTransaction(
-            id=new_id(STORE_CREDIT_TRANSACTION),
-            account_id=account_id,
-            type=kind,
-            amount=amount,
-            note=entry.note,
-            reference=entry.reference,
-            reference_id=entry.reference_id,
-            metadata=None,
-            created_at=now,
-            deleted_at=None,
+        face = _CreditFace(datetime.now(UTC), funded_card=card_id)
+        values = {
+            "note": entry.note,
+            "reference": entry.reference,
+            "reference_id": entry.reference_id,
+            "metadata": None,
+        }
+        posting = ledger.Posting(
+            account_id,
+            _Move(kind, Decimal(entry.amount), values),
+            entry.idempotency_key or None,
+            fingerprint,
         )
-        await store.insert_transactions(
-            conn,
-            [{**tx.__dict__, **key_columns(entry.idempotency_key or None, fingerprint)}],
-        )
-        await ledger.save(now)
-        return tx, ledger.totals[account_id][0], False
+        [posted] = await ledger.post(conn, face, [posting])
+        return posted.entry, face.totals[account_id].balance, posted.replayed
 
     # ---------------------------------------------------------- transactions
 
@@ -700,16 +710,19 @@ class StoreCredit:
 
         async def work(conn: AsyncConnection) -> list[str]:
             found = await store.live_transactions(conn, checked)
-            ledger = _Ledger(conn, await store.lock_accounts(conn, [t.account_id for t in found]))
-            await ledger.lock_cards()
+            await store.lock_accounts(conn, [t.account_id for t in found])
             # Read again under the locks: a concurrent void may have taken some.
-            voiding = await store.live_transactions(conn, [t.id for t in found])
-            for tx in sorted(voiding, key=lambda t: t.id):
-                ledger.move(tx.account_id, tx.type, tx.amount, voiding=True)
-            now = datetime.now(UTC)
-            await store.void_transactions(conn, [t.id for t in voiding], now)
-            await ledger.save(now)
-            return sorted(t.id for t in voiding)
+            voiding = sorted(
+                (_transaction(row) for row in await store.live_transactions(conn, checked)),
+                key=lambda t: t.id,
+            )
+            postings = [
+                ledger.Posting(tx.account_id, _Move(tx.type, tx.amount, voids=tx), None, "")
+                for tx in voiding
+            ]
+            if postings:
+                await ledger.post(conn, _CreditFace(datetime.now(UTC)), postings)
+            return [tx.id for tx in voiding]
 
         return await self._db.run(work)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import partial
@@ -74,7 +74,9 @@ def _lock_or_create_many(dialect: str) -> Any:
     )
 
 
-async def lock_accounts(conn: AsyncConnection, customer_ids: list[str], now: datetime) -> None:
+async def lock_accounts(
+    conn: AsyncConnection, customer_ids: Sequence[str], now: datetime
+) -> dict[str, Decimal]:
     """Lock (creating at balance 0 where absent) every account of a multi-customer
     write, in code-point order, before anything else of it: the one lock order every
     path follows, so no two writes can wait for each other in a cycle. Created
@@ -85,6 +87,12 @@ async def lock_accounts(conn: AsyncConnection, customer_ids: list[str], now: dat
         for c in ordered
     ]
     await conn.execute(_lock_or_create_many(conn.dialect.name), rows)
+    found = await conn.execute(
+        select(_accounts.c.customer_id, _accounts.c.balance).where(
+            _accounts.c.customer_id.in_(ordered)
+        )
+    )
+    return {row.customer_id: row.balance for row in found}
 
 
 async def get_account(conn: AsyncConnection, customer_id: str) -> AnyRow | None:
@@ -115,8 +123,8 @@ async def adjustment_by_key(
     return (await conn.execute(_by_key, params)).first()
 
 
-async def insert_adjustment(conn: AsyncConnection, values: dict[str, Any]) -> None:
-    await conn.execute(_insert_adjustment, values)
+async def insert_adjustments(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    await conn.execute(_insert_adjustment, rows)
 
 
 async def adjustments_page(

@@ -1,0 +1,26 @@
+"""Rows to domain records: a frozen dataclass from the columns of the same names."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from typing import Any, TypeVar
+
+from ..store.db import AnyRow
+
+T = TypeVar("T")
+
+
+_NAMES: dict[type[Any], tuple[str, ...]] = {}
+
+
+def _names(cls: type[Any]) -> tuple[str, ...]:
+    names = _NAMES.get(cls)
+    if names is None:
+        names = _NAMES[cls] = tuple(f.name for f in fields(cls))
+    return names
+
+
+def from_row(cls: type[T], row: AnyRow) -> T:
+    """`cls` (a dataclass) built from the row's columns named as its fields."""
+    m = row._mapping
+    return cls(**{name: m[name] for name in _names(cls)})
