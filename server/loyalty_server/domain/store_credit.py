@@ -488,8 +488,15 @@ class StoreCredit:
         return await self._db.run(work)
 
     async def stats(self, account_id: str) -> Stats:
-        found = await self.retrieve(id=_required_id(account_id, "account_id"))
-        return Stats(found.id, found.balance, found.credits, found.debits)
+        """From the row, never a sum over the ledger (PostgreSQL: the lean pool)."""
+        account_id = _required_id(account_id, "account_id")
+        if self._db.direct is not None:
+            found = await store.stats_direct(self._db.direct, account_id)
+            if found is None:
+                raise not_found(account_id)
+            return Stats(account_id, *found)
+        account = await self.retrieve(id=account_id)
+        return Stats(account.id, account.balance, account.credits, account.debits)
 
     async def list_accounts(self, query: AccountQuery) -> tuple[list[Account], int | None]:
         v = Violations()

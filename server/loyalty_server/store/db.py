@@ -142,10 +142,14 @@ class Database:
         options: dict[str, Any] = {"pool_pre_ping": True}
         if self.dialect == "postgresql":
             options.update(
-                # pool_size is shared with the direct pool below: connections kept
-                # open per process stay at pool_size, the peak at twice that.
+                # pool_size is shared with the direct pool below: a process keeps at
+                # most pool_size connections open. No overflow: overflow connections
+                # are opened and closed per checkout under load, and that churn (a
+                # PostgreSQL backend started per call) was the 400 ms p99 of
+                # ListGiftCards and RetrieveAccountStats at 32 callers in bench/run.py;
+                # waiting in the pool's queue costs far less.
                 pool_size=max(1, pool_size - direct_share(pool_size)),
-                max_overflow=pool_size,
+                max_overflow=0,
                 pool_timeout=POOL_WAIT_S,
                 connect_args={"connect_timeout": 3},
             )

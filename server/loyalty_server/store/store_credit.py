@@ -352,3 +352,15 @@ async def move_direct(pool: DirectPool, row: Mapping[str, Any]) -> bool:
         "metadata": None if row["metadata"] is None else Json(row["metadata"]),
     }
     return await pool.fetchone(MOVE_SQL[row["type"]], params) is not None
+
+
+_STATS_SQL = """SELECT balance, credits, debits FROM store_credit_accounts
+WHERE id = %(id)s::text AND deleted_at IS NULL"""
+
+
+async def stats_direct(
+    pool: DirectPool, account_id: str
+) -> tuple[Decimal, Decimal, Decimal] | None:
+    """(balance, credits, debits) of a live account: one primary-key read."""
+    row = await pool.fetchone(_STATS_SQL, {"id": account_id})
+    return None if row is None else (row[0], row[1], row[2])
