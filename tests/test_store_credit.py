@@ -442,6 +442,19 @@ def test_a_funded_gift_card_has_one_balance(stub: LoyaltyServiceStub, uid: str) 
     )
     read = stub.RetrieveGiftCard(pb.RetrieveGiftCardRequest(id=card.id), timeout=10)
     assert read.balance == "42" == stats(stub, account.id)[0]
+    # its currency is the account's; its value is only the face value
+    expect_error(
+        stub.UpdateGiftCards,
+        pb.UpdateGiftCardsRequest(
+            gift_cards=[pb.UpdateGiftCardInput(id=card.id, currency_code="eur")]
+        ),
+        REFUSED,
+    )
+    revalued = stub.UpdateGiftCards(
+        pb.UpdateGiftCardsRequest(gift_cards=[pb.UpdateGiftCardInput(id=card.id, value="60")]),
+        timeout=10,
+    ).gift_cards[0]
+    assert (revalued.value, revalued.balance) == ("60", "42")
     # the account cannot be hard-deleted from under the card
     expect_error(
         stub.DeleteStoreCreditAccounts,

@@ -399,8 +399,15 @@ class GiftCards:
                 f"Gift card {card.id} already has transactions in {card.currency_code}; "
                 "its currency_code cannot change"
             )
-        if await credit_store.account_funding(conn, card.id) is not None:
-            # A funded card's balance is its account's: value is only the face value.
+        funding = await credit_store.account_funding(conn, card.id)
+        if funding is not None:
+            # A funded card's balance is its account's: value is only the face value,
+            # and its currency is the account's.
+            if changes_currency:
+                raise NotAllowed(
+                    f"Gift card {card.id} is funded by store-credit account {funding.id} in "
+                    f"{card.currency_code}; its currency_code cannot change"
+                )
             return values
         if "value" in values:
             spent = subtract(card.value, card.balance)
