@@ -7,10 +7,11 @@ import json
 import subprocess
 import threading
 import time
+import tomllib
 
 import grpc
 import pytest
-from conftest import SERVER_BIN, DatabaseFactory, ServerProcess, free_port
+from conftest import BIN, ROOT, SERVER_BIN, DatabaseFactory, ServerProcess, free_port
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from loyalty.v1 import loyalty_pb2 as pb
@@ -136,3 +137,12 @@ def test_oversized_request_is_resource_exhausted(stub: LoyaltyServiceStub) -> No
             pb.AdjustPointsRequest(customer_id="c", delta="1", reason="x" * (2 << 20)), timeout=10
         )
     assert raised.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+
+
+def test_version_is_the_distributions() -> None:
+    """`loyalty-server --version` and `loyalty --version` print pyproject.toml's version."""
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    for command, name in ((SERVER_BIN, "loyalty-server"), (str(BIN / "loyalty"), "loyalty")):
+        done = subprocess.run([command, "--version"], capture_output=True, text=True, check=False)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip() == f"{name} {version}", done.stdout

@@ -9,6 +9,8 @@ store credit).
 :class:`AsyncLoyaltyClient` has the same methods for asyncio.
 """
 
+from importlib import metadata as _metadata
+
 from ._transport import DEFAULT_TIMEOUT
 from .aio import AsyncLoyaltyClient
 from .client import LoyaltyClient
@@ -59,7 +61,10 @@ from .types import (
     TransactionType,
 )
 
-__version__ = "0.1.0"
+try:  # pyproject.toml is the one source of the version
+    __version__ = _metadata.version("medusa-loyalty-service")
+except _metadata.PackageNotFoundError:  # a source tree that is not installed
+    __version__ = "unknown"
 
 __all__ = [
     "DEFAULT_TIMEOUT",

@@ -1,1 +1,1 @@
-"""Loyalty points and gift cards for Medusa stores: the gRPC server."""
+"""Loyalty points, gift cards and store credit for Medusa stores: the gRPC server."""

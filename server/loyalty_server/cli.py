@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 from dataclasses import fields
+from importlib import metadata
 from typing import Any
 
 from . import logs
@@ -76,10 +77,20 @@ def _settings(args: argparse.Namespace) -> Settings:
     return Settings(**values)
 
 
+def _version() -> str:
+    """The installed distribution's version (pyproject.toml is the one source)."""
+    try:
+        return metadata.version("medusa-loyalty-service")
+    except metadata.PackageNotFoundError:  # run from a source tree that is not installed
+        return "unknown (not installed)"
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="loyalty-server", description="Loyalty points and gift cards over gRPC."
+        prog="loyalty-server",
+        description="Loyalty points, gift cards and store credit over gRPC.",
     )
+    parser.add_argument("--version", action="version", version=f"loyalty-server {_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="run the gRPC server")
     _add_settings(serve, set(ENVIRONMENT))
