@@ -460,3 +460,64 @@ def test_pool_wait_is_busy_not_unavailable(
         assert grpc.StatusCode.RESOURCE_EXHAUSTED in codes, codes
         futures[0].result()  # the one that had a connection finishes once the lock goes
         stub.AdjustPoints(pb.AdjustPointsRequest(customer_id=customer, delta="1"), timeout=10)
+
+
+# ------------------------------------------------------------ ids
+
+
+def _id_requests(bad: str) -> list[tuple[str, Any, str]]:
+    """(rpc, request, violated field) for every kind of id the service takes."""
+    return [
+        ("AdjustPoints", pb.AdjustPointsRequest(customer_id=bad, delta="1"), "customer_id"),
+        ("GetPointsBalance", pb.GetPointsBalanceRequest(customer_id=bad), "customer_id"),
+        (
+            "BatchAdjustPoints",
+            pb.BatchAdjustPointsRequest(
+                adjustments=[pb.BatchAdjustPointsItem(customer_id=bad, delta="1")]
+            ),
+            "adjustments[0].customer_id",
+        ),
+        ("RetrieveGiftCard", pb.RetrieveGiftCardRequest(id=bad), "id"),
+        (
+            "UpdateGiftCards",
+            pb.UpdateGiftCardsRequest(gift_cards=[pb.UpdateGiftCardInput(id=bad, note="n")]),
+            "gift_cards[0].id",
+        ),
+        (
+            "DebitGiftCard",
+            pb.DebitGiftCardRequest(id=bad, amount="1", currency_code="usd"),
+            "id",
+        ),
+        (
+            "ListGiftCardTransactions",
+            pb.ListGiftCardTransactionsRequest(gift_card_id=bad),
+            "gift_card_id",
+        ),
+        ("SoftDeleteGiftCards", pb.SoftDeleteGiftCardsRequest(ids=[bad]), "ids[0]"),
+        (
+            "CreateStoreCreditAccounts",
+            pb.CreateStoreCreditAccountsRequest(
+                accounts=[pb.CreateStoreCreditAccountInput(customer_id=bad, currency_code="usd")]
+            ),
+            "accounts[0].customer_id",
+        ),
+        (
+            "CreditAccounts",
+            pb.CreditAccountsRequest(credits=[pb.AccountEntryInput(account_id=bad, amount="1")]),
+            "credits[0].account_id",
+        ),
+        ("RetrieveAccountStats", pb.RetrieveAccountStatsRequest(account_id=bad), "account_id"),
+        ("DeleteAccountTransactions", pb.DeleteAccountTransactionsRequest(ids=[bad]), "ids[0]"),
+    ]
+
+
+@pytest.mark.parametrize("bad", [" cus_1", "cus_1 ", "cus\t1", "cus\n1", "cus\x7f1", "\u00a0cus"])
+def test_ids_with_edge_space_or_control_characters_are_invalid(
+    stub: LoyaltyServiceStub, bad: str
+) -> None:
+    """One rule for every id field: " cus_1" is not silently another customer."""
+    for rpc, request, field in _id_requests(bad):
+        error = expect_error(getattr(stub, rpc), request, INVALID)
+        assert field in error.violations, (rpc, bad, error)
+    # inner spaces stay allowed (ids are opaque to the service)
+    stub.AdjustPoints(pb.AdjustPointsRequest(customer_id="cus inner space", delta="1"), timeout=10)

@@ -176,7 +176,7 @@ def _lookup(id: str | None, code: str | None) -> tuple[str | None, str | None]:
     if (id is None) == (code is None) or not (id or code):
         raise InvalidData.field("id", "give exactly one of id or code")
     if id is not None:
-        return validation.text(id, "id", max_length=validation.MAX_ID), None
+        return validation.identifier(id, "id"), None
     return None, validation.text(str(code), "code", max_length=codes.MAX_CODE)
 
 
@@ -351,15 +351,7 @@ class GiftCards:
         checked: list[tuple[str, dict[str, Any]]] = []
         for i, item in enumerate(updates):
             prefix = f"gift_cards[{i}]."
-            card_id = violations.check(
-                partial(
-                    validation.text,
-                    item.id,
-                    f"{prefix}id",
-                    max_length=validation.MAX_ID,
-                    required=True,
-                )
-            )
+            card_id = violations.check(partial(validation.identifier, item.id, f"{prefix}id"))
             changes: dict[str, Any] = {}
             for name, raw in item.changes.items():
                 if raw is None and name in {"value", "currency_code", "status"}:
@@ -691,9 +683,7 @@ class GiftCards:
     async def transactions(
         self, gift_card_id: str, *, page_size: int, page_token: str
     ) -> TransactionPage:
-        card_id = validation.text(
-            gift_card_id, "gift_card_id", max_length=validation.MAX_ID, required=True
-        )
+        card_id = validation.identifier(gift_card_id, "gift_card_id")
         limit = validation.page_size(page_size)
         before = decode_token(page_token, f"gift_card:{card_id}")
 

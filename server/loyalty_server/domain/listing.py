@@ -80,10 +80,6 @@ def ids(ids: Sequence[str]) -> list[str]:
         raise InvalidData.field("ids", f"ids must hold at most {validation.MAX_BATCH} items")
     v = Violations()
     for i, value in enumerate(ids):
-        v.check(
-            partial(
-                validation.text, value, f"ids[{i}]", max_length=validation.MAX_ID, required=True
-            )
-        )
+        v.check(partial(validation.identifier, value, f"ids[{i}]"))
     v.raise_if_any()
     return sorted(set(ids))

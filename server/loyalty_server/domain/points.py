@@ -89,7 +89,7 @@ def _adjustment(row: AnyRow) -> Adjustment:
 
 
 def _customer_id(value: str, field: str = "customer_id") -> str:
-    return validation.text(value, field, max_length=validation.MAX_ID, required=True)
+    return validation.identifier(value, field)
 
 
 def _validate(request: AdjustmentRequest, prefix: str = "") -> _ValidAdjustment:

@@ -171,7 +171,7 @@ def not_found(id: str | None = None, code: str | None = None) -> NotFound:
 
 
 def _required_id(value: str, field: str) -> str:
-    return validation.text(value, field, max_length=validation.MAX_ID, required=True)
+    return validation.identifier(value, field)
 
 
 def _optional_id(value: str | None, field: str) -> str | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import unicodedata
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -58,6 +59,18 @@ def text(value: str, field: str, *, max_length: int, required: bool = False) -> 
         raise InvalidData.field(field, f"{field} must be at most {max_length} characters")
     if "\x00" in value:
         raise InvalidData.field(field, f"{field} must not contain NUL characters")
+    return value
+
+
+def identifier(value: str, field: str) -> str:
+    """An id (customer, card, account, transaction): required, at most MAX_ID
+    characters, no control characters and no leading or trailing white space.
+    " cus_1" would otherwise be another customer than "cus_1", silently."""
+    text(value, field, max_length=MAX_ID, required=True)
+    if value != value.strip():
+        raise InvalidData.field(field, f"{field} must not start or end with white space")
+    if any(unicodedata.category(c) == "Cc" for c in value):
+        raise InvalidData.field(field, f"{field} must not contain control characters")
     return value
 
 
