@@ -3,6 +3,8 @@
 # test layers against real processes.
 #   (a) node --test against a real loyalty-server      (node-adapter/test)
 #   (b) a real Medusa 2.21 app on the local PostgreSQL (node-adapter/medusa-app/test)
+#   (c) the official @medusajs/loyalty-plugin 2.21.1 on this package's modules, in
+#       a second app on its own throw-away database (node-adapter/plugin-app/test)
 # Needs: Node 20+, npm, the repo's Python venv at ../.venv (or LOYALTY_SERVER_BIN),
 # PostgreSQL on localhost:5432 (trust auth, user postgres; or MEDUSA_TEST_PG_URL).
 # Exits non-zero when anything fails. Logs of the Medusa processes go to a
@@ -64,21 +66,42 @@ run_layer() { # name, dir, concurrency: runs dir/test/*.test.mjs
 step "layer (a): node --test against a real loyalty-server"
 run_layer layer-a "$ADAPTER" 2
 
+install_app() { # app dir, node_modules to seed it from: installs the app with the adapter from its tarball
+  local app="$1" seed="$2"
+  if [ ! -d "$app/node_modules" ]; then
+    # The trees pin the same @medusajs/* 2.21.2 set: seed the app's node_modules
+    # with hard links of another's, so npm only adds and removes the difference.
+    cp -al "$seed" "$app/node_modules" 2>/dev/null || rm -rf "$app/node_modules"
+    rm -f "$app/node_modules/.package-lock.json"
+  fi
+  rm -rf "$app/node_modules/medusa-loyalty-grpc"
+  # A lock file left by an earlier run pins the old tarball's integrity, and npm
+  # would then install that old build from its cache: forget the adapter's entry.
+  if [ -f "$app/package-lock.json" ]; then
+    node -e 'const fs = require("fs"), f = process.argv[1], l = JSON.parse(fs.readFileSync(f, "utf8"));
+      delete (l.packages || {})["node_modules/medusa-loyalty-grpc"]; fs.writeFileSync(f, JSON.stringify(l, null, 2) + "\n")' "$app/package-lock.json"
+  fi
+  (cd "$app" && npm install --no-audit --no-fund --loglevel=error) >"$MEDUSA_LOG_DIR/npm-install-$(basename "$app").log" 2>&1 \
+    || { tail -50 "$MEDUSA_LOG_DIR/npm-install-$(basename "$app").log"; exit 1; }
+  local unpacked
+  unpacked="$(mktemp -d "$MEDUSA_LOG_DIR/tarball.XXXXXX")"
+  tar -xzf medusa-loyalty-grpc.tgz -C "$unpacked"
+  diff -rq --exclude=node_modules "$unpacked/package" "$app/node_modules/medusa-loyalty-grpc" >/dev/null \
+    || { echo "$(basename "$app") did not install the packed tarball" >&2; exit 1; }
+  rm -rf "$unpacked"
+}
+
 step "npm install (Medusa test app, adapter from its tarball)"
-rm -rf medusa-app/node_modules/medusa-loyalty-grpc
-if [ ! -d medusa-app/node_modules ]; then
-  # Both trees pin the same @medusajs/* 2.21.2 set: seed the app's node_modules
-  # with hard links of the package's, so npm only adds and removes the difference.
-  cp -al node_modules medusa-app/node_modules 2>/dev/null || rm -rf medusa-app/node_modules
-  rm -f medusa-app/node_modules/.package-lock.json
-fi
-(cd medusa-app && npm install --no-audit --no-fund --loglevel=error) >"$MEDUSA_LOG_DIR/npm-install-app.log" 2>&1 \
-  || { tail -50 "$MEDUSA_LOG_DIR/npm-install-app.log"; exit 1; }
-cmp -s <(tar -xzOf medusa-loyalty-grpc.tgz package/package.json) medusa-app/node_modules/medusa-loyalty-grpc/package.json \
-  || { echo "medusa-app did not install the packed tarball" >&2; exit 1; }
+install_app medusa-app "$ADAPTER/node_modules"
 
 step "layer (b): a real Medusa 2.21 app on PostgreSQL"
 run_layer layer-b "$ADAPTER/medusa-app" 1
+
+step "npm install (plugin app: @medusajs/loyalty-plugin 2.21.1 + adapter from its tarball)"
+install_app plugin-app "$ADAPTER/medusa-app/node_modules"
+
+step "layer (c): @medusajs/loyalty-plugin's routes and workflows on our modules"
+run_layer layer-c "$ADAPTER/plugin-app" 1
 
 step "done"
 TOTAL_PASS=0 TOTAL_FAIL=0 TOTAL_SKIP=0

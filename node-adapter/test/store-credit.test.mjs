@@ -405,6 +405,24 @@ describe("credits and debits", () => {
 })
 
 describe("transactions", () => {
+  it("an empty list filter ([] or {$in: []}) matches nothing, as SQL IN () does in Medusa; it is not 'no filter'", async () => {
+    // The plugin's refresh-cart-gift-cards workflow lists gift cards with { code: [] } for a cart without cards.
+    const account = await newAccount()
+    await sc.creditAccounts([{ account_id: account.id, amount: 3, reference: "order", reference_id: uid("order_") }])
+    await loyalty.createGiftCards({ code: uid("GC-EMPTY-"), value: 5, currency_code: "usd" })
+    assert.ok((await sc.listStoreCreditAccounts({})).length > 0)
+    assert.deepEqual(await sc.listAndCountStoreCreditAccounts({ id: [] }), [[], 0])
+    assert.deepEqual(await sc.listStoreCreditAccounts({ code: { $in: [] } }), [])
+    assert.deepEqual(await sc.listStoreCreditAccounts({ currency_code: "usd", customer_id: [] }, { take: null }), [])
+    assert.deepEqual(await sc.listAndCountAccountTransactions({ account_id: [] }), [[], 0])
+    assert.deepEqual(await sc.listAccountTransactions({ reference_id: { $in: [] } }), [])
+    assert.ok((await loyalty.listGiftCards({})).length > 0)
+    assert.deepEqual(await loyalty.listAndCountGiftCards({ code: [] }), [[], 0])
+    assert.deepEqual(await loyalty.listGiftCards({ id: { $in: [] } }, { take: null }), [])
+    // Bad filters are still refused, empty list or not.
+    assertMedusaError(await rejection(sc.listStoreCreditAccounts({ id: [], created_at: { $gt: "2020-01-01" } })), "invalid_data")
+  })
+
   it("listAccountTransactions / listAndCount: account_id, type, reference, reference_id, id; newest first; skip/take", async () => {
     const [a, b] = await sc.createStoreCreditAccounts([
       { code: uid("SC-TX-"), currency_code: "usd" },

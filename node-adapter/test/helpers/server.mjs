@@ -78,7 +78,7 @@ export function serveHelp() {
 
 /**
  * Starts loyalty-server on a free port with a fresh SQLite file.
- * Returns { address, port, stop(), logs() }.
+ * Returns { address, port, databaseUrl, stop(), logs() }.
  */
 export async function startServer({ port, extraArgs = [], env = {}, timeoutMs = 30000, tls } = {}) {
   const bin = serverBin()
@@ -86,7 +86,8 @@ export async function startServer({ port, extraArgs = [], env = {}, timeoutMs = 
   const p = port ?? (await freePort())
   const address = `127.0.0.1:${p}`
   let output = ""
-  const child = spawn(bin, ["serve", "--listen", address, "--database-url", `sqlite:///${join(dir, "loyalty.db")}`, "--grace-period", "1", ...extraArgs], {
+  const databaseUrl = `sqlite:///${join(dir, "loyalty.db")}`
+  const child = spawn(bin, ["serve", "--listen", address, "--database-url", databaseUrl, "--grace-period", "1", ...extraArgs], {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, ...env },
   })
@@ -118,5 +119,5 @@ export async function startServer({ port, extraArgs = [], env = {}, timeoutMs = 
     }
     await new Promise((r) => setTimeout(r, 100))
   }
-  return { address, port: p, stop, logs: () => output, pid: child.pid }
+  return { address, port: p, databaseUrl, stop, logs: () => output, pid: child.pid }
 }

@@ -434,6 +434,28 @@ export function toOrderString(order: unknown): string {
 export const LIST_FILTERS = ["id", "code", "status", "currency_code", "reference", "reference_id", "customer_id"] as const
 
 /**
+ * True when one of `keys` filters on an empty list (`[]` or `{ $in: [] }`).
+ * In Medusa that is SQL `IN ()`, which matches no row (the plugin's workflows
+ * pass e.g. `{ code: [] }` for a cart without gift cards); on the wire an empty
+ * repeated field means "no filter", so the list call is not made at all.
+ */
+export function matchesNothing(filters: Record<string, unknown> | undefined, keys: readonly string[]): boolean {
+  for (const key of keys) {
+    const value = filters?.[key]
+    if (Array.isArray(value) && value.length === 0) {
+      return true
+    }
+    if (value && typeof value === "object" && !Array.isArray(value)) {
+      const $in = (value as Record<string, unknown>).$in
+      if (Array.isArray($in) && $in.length === 0) {
+        return true
+      }
+    }
+  }
+  return false
+}
+
+/**
  * A filter value (value, array, or {$in}/{$eq}) as a list of strings. `what`
  * names the filter in the error an unsupported operator raises.
  */

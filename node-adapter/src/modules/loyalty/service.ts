@@ -9,6 +9,7 @@ import {
   fromTimestamp,
   giftCardFromProto,
   LIST_FILTERS,
+  matchesNothing,
   toDecimalString,
   toNumber,
   toOrderString,
@@ -364,6 +365,9 @@ export default class LoyaltyModuleService {
   ): Promise<[GiftCardDTO[], number]> {
     const cfg = config ?? {}
     const request = convert(() => this.buildListRequest(filters, cfg))
+    if (matchesNothing(filters, LIST_FILTERS)) {
+      return [[], 0]
+    }
     if (cfg.take === null) {
       // Medusa's "no limit" (e.g. Query fetching by a list of ids): read every page.
       const cards: GiftCardDTO[] = []

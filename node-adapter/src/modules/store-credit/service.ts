@@ -1,8 +1,10 @@
 import { MedusaError } from "@medusajs/framework/utils"
 import type { ModuleJoinerConfig } from "@medusajs/framework/types"
 import { LoyaltyGrpcClient, type LoyaltyGrpcOptions } from "../loyalty/client"
+import { matchesNothing } from "../loyalty/convert"
 import { asArray, convert, invalid, MAX_TAKE, project } from "../loyalty/service"
 import {
+  ACCOUNT_LIST_FILTERS,
   accountEntryToProto,
   accountStatsFromProto,
   accountTransactionFromProto,
@@ -22,6 +24,7 @@ import {
   type ProtoStoreCreditAccount,
   type StoreCreditAccountDTO,
   type StoreCreditListConfig,
+  TRANSACTION_LIST_FILTERS,
   type UpdateStoreCreditAccountInput,
 } from "./convert"
 import { storeCreditJoinerConfig } from "./joiner"
@@ -397,6 +400,9 @@ export default class StoreCreditModuleService {
     const cfg = config ?? {}
     const request: ProtoListAccountsRequest = convert(() => listAccountsRequest(filters, cfg))
     const relations = convert(() => relationsOf(cfg, ACCOUNT_RELATIONS, "store credit account"))
+    if (matchesNothing(filters, ACCOUNT_LIST_FILTERS)) {
+      return [[], 0]
+    }
     const [rows, count] = await this.pages_(
       "ListStoreCreditAccounts",
       request,
@@ -416,6 +422,9 @@ export default class StoreCreditModuleService {
     const cfg = config ?? {}
     const request: ProtoListTransactionsRequest = convert(() => listTransactionsRequest(filters, cfg))
     const relations = convert(() => relationsOf(cfg, TRANSACTION_RELATIONS, "account transaction"))
+    if (matchesNothing(filters, TRANSACTION_LIST_FILTERS)) {
+      return [[], 0]
+    }
     const [rows, count] = await this.pages_(
       "ListAccountTransactions",
       request,
