@@ -36,5 +36,12 @@ module.exports = defineConfig({
   modules: [
     { key: "loyalty", resolve: "medusa-loyalty-grpc/module", options: loyaltyOptions },
     { key: "store_credit", resolve: "medusa-loyalty-grpc/store-credit", options: loyaltyOptions },
+    // The system provider stays; a test provider that declines every
+    // authorization (pp_declining_declining) makes cart completion fail after
+    // the plugin's debit, to prove its compensation.
+    {
+      resolve: "@medusajs/medusa/payment",
+      options: { providers: [{ resolve: "./src/modules/declining-payment", id: "declining" }] },
+    },
   ],
 })
