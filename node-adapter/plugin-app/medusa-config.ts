@@ -27,8 +27,12 @@ module.exports = defineConfig({
       jwtSecret: process.env.JWT_SECRET || "supersecret-test-only",
       cookieSecret: process.env.COOKIE_SECRET || "supersecret-test-only",
     },
+    // The test app is served over plain http, also in production (the built
+    // Admin of layer d): a Secure session cookie would never be sent back.
+    cookieOptions: { secure: false },
   },
-  admin: { disable: true },
+  // The Admin is built and served only for the browser layer (d).
+  admin: { disable: process.env.PLUGIN_APP_ADMIN !== "true" },
   plugins: [
     { resolve: "@medusajs/loyalty-plugin", options: {} },
     { resolve: "medusa-loyalty-grpc", options: loyaltyOptions },

@@ -5,6 +5,9 @@
 #   (b) a real Medusa 2.21 app on the local PostgreSQL (node-adapter/medusa-app/test)
 #   (c) the official @medusajs/loyalty-plugin 2.21.1 on this package's modules, in
 #       a second app on its own throw-away database (node-adapter/plugin-app/test)
+#   (d) that app's Medusa Admin, built and served, in headless Chromium (Debian's
+#       chromium, installed here with apt-get when missing and run as root;
+#       puppeteer-core never downloads a browser) (node-adapter/plugin-app/test-browser)
 # Needs: Node 20+, npm, the repo's Python venv at ../.venv (or LOYALTY_SERVER_BIN),
 # PostgreSQL on localhost:5432 (trust auth, user postgres; or MEDUSA_TEST_PG_URL).
 # Exits non-zero when anything fails. Logs of the Medusa processes go to a
@@ -47,11 +50,11 @@ STATUS=0
 SUMMARY="$MEDUSA_LOG_DIR/summary.txt"
 : >"$SUMMARY"
 
-run_layer() { # name, dir, concurrency: runs dir/test/*.test.mjs
-  local name="$1" dir="$2" concurrency="$3"
+run_layer() { # name, dir, concurrency[, files]: runs dir/test/*.test.mjs (or the files given)
+  local name="$1" dir="$2" concurrency="$3" files="${4:-test/*.test.mjs}"
   local out="$MEDUSA_LOG_DIR/$name.tap"
   set +e
-  (cd "$dir" && node --test --test-reporter=tap --test-concurrency="$concurrency" test/*.test.mjs) 2>&1 | tee "$out"
+  (cd "$dir" && node --test --test-reporter=tap --test-concurrency="$concurrency" $files) 2>&1 | tee "$out"
   local rc=${PIPESTATUS[0]}
   set -e
   [ "$rc" -eq 0 ] || STATUS=1
@@ -102,6 +105,29 @@ install_app plugin-app "$ADAPTER/medusa-app/node_modules"
 
 step "layer (c): @medusajs/loyalty-plugin's routes and workflows on our modules"
 run_layer layer-c "$ADAPTER/plugin-app" 1
+
+step "chromium for layer (d) (Debian package chromium at /usr/bin/chromium)"
+CHROMIUM_OK=1
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing chromium with apt-get (log: $MEDUSA_LOG_DIR/apt-chromium.log)"
+    { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; } >"$MEDUSA_LOG_DIR/apt-chromium.log" 2>&1 \
+      || { tail -30 "$MEDUSA_LOG_DIR/apt-chromium.log"; CHROMIUM_OK=0; }
+  fi
+  if [ ! -x /usr/bin/chromium ]; then
+    echo "node-adapter: layer (d) needs the Debian package chromium at /usr/bin/chromium; it is missing and could not be installed" \
+      "(run as root on Debian, or: apt-get update && apt-get install -y chromium)" >&2
+    CHROMIUM_OK=0
+  fi
+fi
+
+if [ "$CHROMIUM_OK" -eq 1 ]; then
+  step "layer (d): the Medusa Admin (built) in headless Chromium: the plugin's gift card and store-credit pages"
+  run_layer layer-d "$ADAPTER/plugin-app" 1 "test-browser/*.test.mjs"
+else
+  echo "layer-d 0 1 0 1" >>"$SUMMARY"
+  STATUS=1
+fi
 
 step "done"
 TOTAL_PASS=0 TOTAL_FAIL=0 TOTAL_SKIP=0

@@ -467,6 +467,12 @@ describe("transactions", () => {
     const [tx] = await sc.listAccountTransactions({ id: c.id }, { relations: ["account"] })
     assert.equal(tx.account.id, a.id)
     assert.equal(tx.account.balance, 5)
+    // As Query passes the Admin UI's fields=*account: a select without the relation, and the relation.
+    const [shown] = await sc.listAccountTransactions({ id: c.id }, { select: ["id", "amount"], relations: ["account"] })
+    assert.deepEqual([shown.amount, shown.account?.id, shown.account?.currency_code], [9, a.id, a.currency_code])
+    assert.equal(shown.type, undefined, "fields outside the select stay out")
+    const [acc] = await sc.listStoreCreditAccounts({ id: a.id }, { select: ["id", "balance"], relations: ["transactions"] })
+    assert.deepEqual(acc.transactions?.map((t) => t.id), [d.id, c.id])
   })
 
   it("deleteTransactions voids: the amount leaves the balance, the row leaves lists, stays with withDeleted", async () => {

@@ -403,6 +403,14 @@ describe("the official loyalty plugin on medusa-loyalty-grpc's modules", () => {
       trx.transactions.map((t) => [t.type, t.amount, t.reference, t.reference_id]),
       [["credit", 50, "gift_card", seed.giftCard.id]]
     )
+    // The Admin UI's transactions query on a card's page: each transaction with its account.
+    const withAccount = await ok("GET", `/admin/store-credit-accounts/${seed.giftCardAccount}/transactions?limit=10&offset=0&order=-created_at&fields=${encodeURIComponent("*account")}`, {
+      token: seed.admin,
+    })
+    assert.deepEqual(
+      withAccount.transactions.map((t) => [t.amount, t.account?.id, t.account?.currency_code]),
+      [[50, seed.giftCardAccount, "usd"]]
+    )
     // The plugin's update route (update-gift-cards step: listGiftCards, then updateGiftCards).
     const updated = await ok("POST", `/admin/gift-cards/${seed.giftCard.id}`, { token: seed.admin, body: { note: "Updated by the admin", metadata: { batch: "b1" } } })
     assert.equal(updated.gift_card.note, "Updated by the admin")

@@ -91,6 +91,16 @@ function relationsOf(config: StoreCreditListConfig, allowed: string[], entity: s
 }
 
 /**
+ * The fields to keep: the select plus the relations asked for. Query passes a
+ * relation in `relations` only (the Admin UI's `fields=*account` on an
+ * account's transactions: `select` without "account", `relations: ["account"]`),
+ * and projecting on `select` alone dropped the relation it had just loaded.
+ */
+function withRelations(select: string[] | undefined, relations: Set<string>): string[] | undefined {
+  return select && select.length && relations.size ? [...select, ...relations] : select
+}
+
+/**
  * The `store_credit` module service: the method surface of the Store Credit
  * Module of `@medusajs/loyalty-plugin` 2.21 (IStoreCreditModuleService plus the
  * methods MedusaService generates for it), every method one gRPC call to
@@ -162,7 +172,7 @@ export default class StoreCreditModuleService {
     const relations = convert(() => relationsOf(cfg, ACCOUNT_RELATIONS, "store credit account"))
     const res = await this.grpc_.call<ProtoStoreCreditAccount>("RetrieveStoreCreditAccount", { id: id ?? "" })
     const [account] = await this.withTransactions_([storeCreditAccountFromProto(res)], relations, cfg)
-    return project(account, cfg.select)
+    return project(account, withRelations(cfg.select, relations))
   }
 
   async listStoreCreditAccounts(
@@ -411,7 +421,7 @@ export default class StoreCreditModuleService {
       withCount
     )
     const accounts = await this.withTransactions_(rows, relations, cfg)
-    return [accounts.map((a) => project(a, cfg.select)), count]
+    return [accounts.map((a) => project(a, withRelations(cfg.select, relations))), count]
   }
 
   private async listTransactions_(
@@ -433,7 +443,7 @@ export default class StoreCreditModuleService {
       withCount
     )
     const transactions = await this.withAccounts_(rows, relations)
-    return [transactions.map((t) => project(t, cfg.select)), count]
+    return [transactions.map((t) => project(t, withRelations(cfg.select, relations))), count]
   }
 
   /** relations: ["transactions"]: every transaction of these accounts (newest first), in one more list call. */

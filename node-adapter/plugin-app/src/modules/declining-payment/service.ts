@@ -9,6 +9,10 @@ import { AbstractPaymentProvider, PaymentActions, PaymentSessionStatus } from "@
 class DecliningPaymentProvider extends AbstractPaymentProvider<Record<string, unknown>> {
   static identifier = "declining"
 
+  constructor(container: Record<string, unknown>, config: Record<string, unknown> = {}) {
+    super(container, config)
+  }
+
   async initiatePayment(_input: any): Promise<any> {
     return { id: `declining_${Date.now()}`, data: {} }
   }

@@ -1,0 +1,308 @@
+// Layer (d): the Medusa Admin of the plugin test app, built by `medusa build`
+// with @medusajs/loyalty-plugin's Admin extensions and served by the built
+// server (NODE_ENV=production), driven in headless Chromium (Debian's
+// /usr/bin/chromium through puppeteer-core: no browser is downloaded). An
+// admin logs in through the form and opens the plugin's gift card list, one
+// card's page and the store-credit accounts page; the codes and balances shown
+// must be the ones in the loyalty service (read over gRPC). Screenshots go to
+// the log folder (and to PLUGIN_APP_SCREENSHOT_DIR when set).
+// Uses its own uniquely named PostgreSQL database and drops it at the end.
+import { after, before, describe, it } from "node:test"
+import assert from "node:assert/strict"
+import { spawn } from "node:child_process"
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync } from "node:fs"
+import { createHash, randomBytes } from "node:crypto"
+import { createRequire } from "node:module"
+import { tmpdir } from "node:os"
+import { dirname, join, resolve } from "node:path"
+import { fileURLToPath } from "node:url"
+import * as grpc from "@grpc/grpc-js"
+import * as protoLoader from "@grpc/proto-loader"
+import { freePort, serveHelp, startServer } from "../../test/helpers/server.mjs"
+
+const APP = resolve(dirname(fileURLToPath(import.meta.url)), "..")
+const BUILT = join(APP, ".medusa", "server")
+const REPO_PROTOS = resolve(APP, "..", "..", "protos")
+const require = createRequire(join(APP, "package.json"))
+const pg = require("pg")
+const puppeteer = require("puppeteer-core")
+
+const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium"
+const DB_NAME = `medusa_loyalty_admin_${Date.now().toString(36)}_${randomBytes(3).toString("hex")}`
+const PG_ADMIN_URL = process.env.MEDUSA_TEST_PG_URL || "postgres://postgres@localhost:5432/postgres"
+const DATABASE_URL = PG_ADMIN_URL.replace(/\/[^/]*$/, `/${DB_NAME}`)
+const LOG_DIR = process.env.MEDUSA_LOG_DIR || mkdtempSync(join(tmpdir(), "medusa-loyalty-admin-"))
+const SHOT_DIR = process.env.PLUGIN_APP_SCREENSHOT_DIR
+const ADMIN = { email: "admin@admin-ui.test", password: "supersecret-admin-ui" }
+const TOKEN = serveHelp().includes("--api-keys") ? "lk_plugin_admin_ui_token_0123456789abcdef" : undefined
+const MEDUSA_BIN = join(APP, "node_modules", "@medusajs", "cli", "cli.js")
+
+let loyaltyServer
+let raw
+let medusa
+let browser
+let page
+let baseUrl
+let booted = null
+const seed = {}
+
+function env(extra = {}) {
+  return {
+    ...process.env,
+    NODE_ENV: "production",
+    PLUGIN_APP_ADMIN: "true",
+    DATABASE_URL,
+    MEDUSA_DISABLE_TELEMETRY: "true",
+    LOYALTY_GRPC_ADDRESS: loyaltyServer?.address ?? "127.0.0.1:1",
+    ...(TOKEN ? { LOYALTY_GRPC_TOKEN: TOKEN } : {}),
+    ...extra,
+  }
+}
+
+function medusaCli(name, args, { cwd = APP, timeoutMs = 240000, extraEnv = {} } = {}) {
+  const logFile = join(LOG_DIR, `admin-ui-${name}.log`)
+  return new Promise((ok, fail) => {
+    const child = spawn(process.execPath, [MEDUSA_BIN, ...args], { cwd, env: env(extraEnv), stdio: ["ignore", "pipe", "pipe"], detached: true })
+    let output = ""
+    const onData = (d) => {
+      output += d
+      appendFileSync(logFile, d)
+    }
+    child.stdout.on("data", onData)
+    child.stderr.on("data", onData)
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-child.pid, "SIGKILL")
+      } catch {}
+      fail(new Error(`medusa ${args.join(" ")} timed out; log: ${logFile}`))
+    }, timeoutMs)
+    child.on("exit", (code) => {
+      clearTimeout(timer)
+      if (code === 0) ok(output)
+      else fail(new Error(`medusa ${args.join(" ")} exited ${code}; log: ${logFile}\n${output.slice(-2000)}`))
+    })
+  })
+}
+
+function rawLoyaltyClient(address) {
+  const def = protoLoader.loadSync(join(REPO_PROTOS, "loyalty", "v1", "loyalty.proto"), {
+    keepCase: true,
+    longs: String,
+    enums: String,
+    defaults: true,
+    oneofs: true,
+    includeDirs: [REPO_PROTOS],
+  })
+  const Ctor = grpc.loadPackageDefinition(def).loyalty.v1.LoyaltyService
+  const client = new Ctor(address, grpc.credentials.createInsecure())
+  const md = new grpc.Metadata()
+  if (TOKEN) md.set("authorization", `Bearer ${TOKEN}`)
+  const call = (method, req) =>
+    new Promise((ok, fail) => client[method](req, md, { deadline: Date.now() + 5000 }, (e, r) => (e ? fail(e) : ok(r))))
+  return { call, close: () => client.close() }
+}
+
+async function pgAdmin(sql, params) {
+  const client = new pg.Client({ connectionString: PG_ADMIN_URL })
+  await client.connect()
+  try {
+    return await client.query(sql, params)
+  } finally {
+    await client.end()
+  }
+}
+
+async function http(method, path, { token, body } = {}) {
+  const headers = {}
+  if (body !== undefined) headers["Content-Type"] = "application/json"
+  if (token) headers.Authorization = `Bearer ${token}`
+  const res = await fetch(`${baseUrl}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) })
+  const text = await res.text()
+  appendFileSync(join(LOG_DIR, "admin-ui-http.log"), `${method} ${path} -> ${res.status}\n${text.slice(0, 2000)}\n\n`)
+  assert.ok(res.ok, `${method} ${path} -> ${res.status}: ${text.slice(0, 500)}`)
+  return JSON.parse(text)
+}
+
+async function waitForHealth(url, child, timeoutMs) {
+  const t0 = Date.now()
+  while (Date.now() - t0 < timeoutMs) {
+    if (child.exitCode !== null) throw new Error(`medusa start exited with ${child.exitCode}; log: ${join(LOG_DIR, "admin-ui-start.log")}`)
+    try {
+      if ((await fetch(`${url}/health`)).ok) return
+    } catch {}
+    await new Promise((r) => setTimeout(r, 500))
+  }
+  throw new Error(`medusa start not healthy after ${timeoutMs} ms`)
+}
+
+/** Saves a full-page screenshot to the log folder (and PLUGIN_APP_SCREENSHOT_DIR). */
+async function screenshot(name) {
+  const file = join(LOG_DIR, name)
+  await page.screenshot({ path: file, fullPage: true })
+  if (SHOT_DIR) {
+    mkdirSync(SHOT_DIR, { recursive: true })
+    copyFileSync(file, join(SHOT_DIR, name))
+  }
+  return file
+}
+
+/** Waits (bounded) until the page's visible text contains every string; returns the text. */
+async function waitForText(strings, timeoutMs = 60000) {
+  try {
+    await page.waitForFunction((want) => want.every((s) => document.body && document.body.innerText.includes(s)), { timeout: timeoutMs, polling: 250 }, strings)
+  } catch (e) {
+    const text = await page.evaluate(() => document.body?.innerText ?? "")
+    await page.screenshot({ path: join(LOG_DIR, `admin-ui-failed-${Date.now()}.png`), fullPage: true }).catch(() => {})
+    throw new Error(`page ${page.url()} did not show ${JSON.stringify(strings)} within ${timeoutMs} ms; it shows:\n${text.slice(0, 3000)}`)
+  }
+  return page.evaluate(() => document.body.innerText)
+}
+
+before(async () => {
+  console.log(`# admin-ui: database ${DB_NAME}, chromium ${CHROMIUM}, logs ${LOG_DIR}`)
+  try {
+    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (node-adapter/scripts/test.sh does it as root)`)
+    const sha = TOKEN && createHash("sha256").update(TOKEN).digest("hex")
+    const serverStarting = startServer({ extraArgs: TOKEN ? ["--api-keys", `medusa:${sha}=loyalty:read,loyalty:write`] : [] })
+    await pgAdmin(`CREATE DATABASE "${DB_NAME}"`)
+    loyaltyServer = await serverStarting
+    raw = rawLoyaltyClient(loyaltyServer.address)
+    const t0 = Date.now()
+    // The build (server + Admin with the plugin's extensions) and the migrations, side by side.
+    await Promise.all([
+      medusaCli("build", ["build"], { timeoutMs: 240000 }),
+      medusaCli("db-migrate", ["db:migrate"], { extraEnv: { NODE_ENV: "development" } }),
+    ])
+    seed.buildMs = Date.now() - t0
+    assert.ok(existsSync(join(BUILT, "public", "admin", "index.html")), "medusa build produced no Admin (.medusa/server/public/admin/index.html)")
+    await medusaCli("user", ["user", "-e", ADMIN.email, "-p", ADMIN.password], { extraEnv: { NODE_ENV: "development" } })
+    const port = await freePort()
+    baseUrl = `http://127.0.0.1:${port}`
+    const startLog = join(LOG_DIR, "admin-ui-start.log")
+    medusa = spawn(process.execPath, [MEDUSA_BIN, "start", "--port", String(port)], {
+      cwd: BUILT,
+      env: env({ PORT: String(port) }),
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    })
+    medusa.stdout.on("data", (d) => appendFileSync(startLog, d))
+    medusa.stderr.on("data", (d) => appendFileSync(startLog, d))
+    await waitForHealth(baseUrl, medusa, 120000)
+    browser = await puppeteer.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"],
+    })
+    page = await browser.newPage()
+    const browserLog = join(LOG_DIR, "admin-ui-browser.log")
+    page.on("console", (m) => appendFileSync(browserLog, `console.${m.type()}: ${m.text()}\n`))
+    page.on("pageerror", (e) => appendFileSync(browserLog, `pageerror: ${e?.stack ?? e}\n`))
+    page.on("response", (r) => r.status() >= 400 && appendFileSync(browserLog, `${r.status()} ${r.url()}\n`))
+    await page.setViewport({ width: 1440, height: 900 })
+    page.setDefaultTimeout(60000)
+    booted = true
+  } catch (e) {
+    booted = e
+  }
+})
+
+after(async () => {
+  await browser?.close().catch(() => {})
+  if (medusa && medusa.exitCode === null) {
+    const gone = new Promise((r) => medusa.once("exit", r))
+    try {
+      process.kill(-medusa.pid, "SIGTERM")
+    } catch {}
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-medusa.pid, "SIGKILL")
+      } catch {}
+    }, 8000)
+    await gone
+    clearTimeout(timer)
+  }
+  raw?.close()
+  await loyaltyServer?.stop()
+  await pgAdmin(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [DB_NAME])
+  await pgAdmin(`DROP DATABASE IF EXISTS "${DB_NAME}"`)
+})
+
+function requireBoot() {
+  if (booted !== true) throw booted ?? new Error("boot did not finish")
+}
+
+describe("the Medusa Admin with @medusajs/loyalty-plugin's pages, on medusa-loyalty-grpc's modules", () => {
+  it("builds and serves the Admin; seeds two gift cards and a customer's store-credit account through the API", { timeout: 420000 }, async () => {
+    requireBoot()
+    console.log(`# admin-ui: build + migrate took ${seed.buildMs} ms`)
+    seed.admin = (await http("POST", "/auth/user/emailpass", { body: ADMIN })).token
+    seed.cards = []
+    for (const value of [50, 25]) {
+      const { gift_card } = await http("POST", "/admin/gift-cards", { token: seed.admin, body: { value, currency_code: "usd", note: `Admin UI card of ${value}` } })
+      seed.cards.push(gift_card)
+    }
+    const { customer } = await http("POST", "/admin/customers", { token: seed.admin, body: { email: "ada@admin-ui.test", first_name: "Ada", last_name: "Lovelace" } })
+    const { store_credit_account } = await http("POST", "/admin/store-credit-accounts", { token: seed.admin, body: { currency_code: "usd", customer_id: customer.id } })
+    await http("POST", `/admin/store-credit-accounts/${store_credit_account.id}/credit`, { token: seed.admin, body: { amount: 20, note: "Goodwill" } })
+    seed.account = store_credit_account
+    // What the pages must show is what the loyalty service holds.
+    for (const card of seed.cards) {
+      const stored = await raw.call("RetrieveGiftCard", { id: card.id })
+      assert.equal(stored.code, card.code)
+      assert.equal(stored.balance, String(card.value))
+    }
+    assert.equal((await raw.call("RetrieveAccountStats", { account_id: seed.account.id })).balance, "20")
+    const index = await fetch(`${baseUrl}/app`)
+    assert.equal(index.status, 200)
+    assert.match(await index.text(), /<div id="medusa"|<script/)
+  })
+
+  it("logs in through the Admin's form in headless Chromium", { timeout: 120000 }, async () => {
+    requireBoot()
+    assert.ok(seed.admin, "seeding failed")
+    await page.goto(`${baseUrl}/app/login`, { waitUntil: "networkidle2" })
+    await page.waitForSelector('input[name="email"]')
+    await page.type('input[name="email"]', ADMIN.email)
+    await page.type('input[name="password"]', ADMIN.password)
+    await Promise.all([page.waitForFunction(() => !location.pathname.includes("/login"), { timeout: 60000 }), page.click('button[type="submit"]')])
+    assert.ok(!new URL(page.url()).pathname.includes("/login"), page.url())
+    seed.loggedIn = true
+  })
+
+  it("the plugin's gift card list shows the service's cards, their codes and values", { timeout: 120000 }, async () => {
+    requireBoot()
+    assert.ok(seed.loggedIn, "login failed")
+    await page.goto(`${baseUrl}/app/gift-cards`, { waitUntil: "networkidle2" })
+    const text = await waitForText([...seed.cards.map((c) => c.code), "2 of 2 results"])
+    // Each row: the card's code, then (product, date) its value, as the service holds it.
+    for (const card of seed.cards) {
+      const row = text.slice(text.indexOf(card.code), text.indexOf(card.code) + 200)
+      assert.match(row, new RegExp(`\\$${card.value}\\.00`), `row of ${card.code}: ${row}`)
+    }
+    await screenshot("admin-gift-cards.png")
+  })
+
+  it("one card's page shows its code, its value and its current balance and transactions from the service", { timeout: 120000 }, async () => {
+    requireBoot()
+    assert.ok(seed.loggedIn, "login failed")
+    const [card] = seed.cards
+    const acc = (await http("GET", `/admin/gift-cards/${card.id}?fields=${encodeURIComponent("*store_credit_account")}`, { token: seed.admin })).gift_card.store_credit_account
+    // Spend 12 of it first, so the page's balance (38) differs from the card's value (50).
+    await http("POST", `/admin/store-credit-accounts/${acc.id}/debit`, { token: seed.admin, body: { amount: 12, note: "Spent in store" } })
+    assert.equal((await raw.call("RetrieveAccountStats", { account_id: acc.id })).balance, "38")
+    await page.goto(`${baseUrl}/app/gift-cards/${card.id}`, { waitUntil: "networkidle2" })
+    const text = await waitForText([card.code, "$38.00", "$50.00", "Spent in store"])
+    console.log(`# admin-ui: gift card page:\n# ${text.slice(0, 1200).replace(/\n/g, "\n# ")}`)
+    await screenshot("admin-gift-card.png")
+  })
+
+  it("the plugin's store-credit accounts page shows the service's accounts and balances", { timeout: 120000 }, async () => {
+    requireBoot()
+    assert.ok(seed.loggedIn, "login failed")
+    await page.goto(`${baseUrl}/app/store-credit-accounts`, { waitUntil: "networkidle2" })
+    const text = await waitForText(["ada@admin-ui.test", "$20.00", "$38.00", "$25.00"])
+    const row = text.slice(text.indexOf("ada@admin-ui.test"), text.indexOf("ada@admin-ui.test") + 120)
+    assert.match(row, /^ada@admin-ui\.test\s+\$20\.00\s+\$20\.00\s+\$0\.00/, `the customer's row: balance, credits, debits: ${row}`)
+    await screenshot("admin-store-credit-accounts.png")
+  })
+})
