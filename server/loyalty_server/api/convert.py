@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -153,31 +154,40 @@ def new_gift_card(message: pb.CreateGiftCardInput, prefix: str) -> gift_cards.Ne
     )
 
 
-def gift_card_changes(message: pb.UpdateGiftCardInput, prefix: str) -> gift_cards.GiftCardChanges:
-    """AIP-134: the update mask names the fields to write (absent = clear);
-    without a mask, the fields present in the message are written."""
+def _changes(
+    message: pb.UpdateGiftCardInput | pb.UpdateStoreCreditAccountInput,
+    updatable: Sequence[str],
+    prefix: str,
+    value: Callable[[str], Any],
+) -> dict[str, Any]:
+    """AIP-134, for every partial update: the update mask names the fields to write
+    (a named field that is absent is cleared: None); without a mask, the fields
+    present in the message are written. `value` reads one present field."""
     if message.HasField("update_mask"):
         names = list(message.update_mask.paths)
-        unknown = [n for n in names if n not in gift_cards.UPDATABLE]
+        unknown = [n for n in names if n not in updatable]
         if unknown:
             raise InvalidData.field(
                 f"{prefix}update_mask", f"update_mask names unknown fields: {', '.join(unknown)}"
             )
     else:
-        names = [n for n in gift_cards.UPDATABLE if message.HasField(n)]
-    changes: dict[str, Any] = {}
-    for name in names:
-        if not message.HasField(name):
-            changes[name] = None
-        elif name == "status":
-            changes[name] = status_from_pb(message.status, f"{prefix}status")
-        elif name == "expires_at":
-            changes[name] = to_datetime(message, name, f"{prefix}{name}")
-        elif name == "metadata":
-            changes[name] = to_dict(message, name)
-        else:
-            changes[name] = getattr(message, name)
-    return gift_cards.GiftCardChanges(id=message.id, changes=changes)
+        names = [n for n in updatable if message.HasField(n)]
+    return {name: value(name) if message.HasField(name) else None for name in names}
+
+
+def gift_card_changes(message: pb.UpdateGiftCardInput, prefix: str) -> gift_cards.GiftCardChanges:
+    def value(name: str) -> Any:
+        if name == "status":
+            return status_from_pb(message.status, f"{prefix}status")
+        if name == "expires_at":
+            return to_datetime(message, name, f"{prefix}{name}")
+        if name == "metadata":
+            return to_dict(message, name)
+        return getattr(message, name)
+
+    return gift_cards.GiftCardChanges(
+        id=message.id, changes=_changes(message, gift_cards.UPDATABLE, prefix, value)
+    )
 
 
 def spend(message: pb.DebitGiftCardRequest | pb.CreditGiftCardRequest) -> gift_cards.Spend:
@@ -267,25 +277,12 @@ def new_account(message: pb.CreateStoreCreditAccountInput) -> store_credit.NewAc
 def account_changes(
     message: pb.UpdateStoreCreditAccountInput, prefix: str
 ) -> store_credit.AccountChanges:
-    """AIP-134, as gift_card_changes."""
-    if message.HasField("update_mask"):
-        names = list(message.update_mask.paths)
-        unknown = [n for n in names if n not in store_credit.UPDATABLE]
-        if unknown:
-            raise InvalidData.field(
-                f"{prefix}update_mask", f"update_mask names unknown fields: {', '.join(unknown)}"
-            )
-    else:
-        names = [n for n in store_credit.UPDATABLE if message.HasField(n)]
-    changes: dict[str, Any] = {}
-    for name in names:
-        if not message.HasField(name):
-            changes[name] = None
-        elif name == "metadata":
-            changes[name] = to_dict(message, name)
-        else:
-            changes[name] = getattr(message, name)
-    return store_credit.AccountChanges(id=message.id, changes=changes)
+    def value(name: str) -> Any:
+        return to_dict(message, name) if name == "metadata" else getattr(message, name)
+
+    return store_credit.AccountChanges(
+        id=message.id, changes=_changes(message, store_credit.UPDATABLE, prefix, value)
+    )
 
 
 def entry(message: pb.AccountEntryInput) -> store_credit.Entry:

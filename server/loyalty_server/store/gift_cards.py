@@ -12,7 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, delete, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from . import listing
@@ -204,11 +204,7 @@ async def list_cards(
 
 async def delete_cards(conn: AsyncConnection, ids: Sequence[str]) -> list[str]:
     """Hard delete, transactions included. Returns the ids that existed."""
-    await conn.execute(delete(_ledger).where(_ledger.c.gift_card_id.in_(list(ids))))
-    result = await conn.execute(
-        delete(_cards).where(_cards.c.id.in_(list(ids))).returning(_cards.c.id)
-    )
-    return [row.id for row in result]
+    return await listing.delete_with_ledger(conn, _cards, _ledger.c.gift_card_id, ids)
 
 
 async def set_deleted_at(

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, Table, func, or_, select, update
+from sqlalchemy import Column, ColumnElement, Float, Table, delete, func, or_, select, update
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -80,5 +80,17 @@ async def set_deleted_at(
         .where(table.c.id.in_(list(ids)), changing)
         .values(deleted_at=deleted_at, updated_at=now)
         .returning(table.c.id)
+    )
+    return [row.id for row in result]
+
+
+async def delete_with_ledger(
+    conn: AsyncConnection, table: Table, ledger_owner: Column[str], ids: Sequence[str]
+) -> list[str]:
+    """Hard delete of rows and their ledger rows (`ledger_owner` is the ledger's
+    column that names the row); returns the ids that existed."""
+    await conn.execute(delete(ledger_owner.table).where(ledger_owner.in_(list(ids))))
+    result = await conn.execute(
+        delete(table).where(table.c.id.in_(list(ids))).returning(table.c.id)
     )
     return [row.id for row in result]

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any, cast
 
 from psycopg.types.json import Json
-from sqlalchemy import Table, bindparam, delete, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from . import listing
@@ -226,11 +226,7 @@ async def list_accounts(
 
 async def delete_accounts(conn: AsyncConnection, ids: Sequence[str]) -> list[str]:
     """Hard delete, transactions included. Returns the ids that existed."""
-    await conn.execute(delete(_ledger).where(_ledger.c.account_id.in_(list(ids))))
-    result = await conn.execute(
-        delete(_accounts).where(_accounts.c.id.in_(list(ids))).returning(_accounts.c.id)
-    )
-    return [row.id for row in result]
+    return await listing.delete_with_ledger(conn, _accounts, _ledger.c.account_id, ids)
 
 
 async def funding_existing_cards(conn: AsyncConnection, ids: Sequence[str]) -> list[AnyRow]:
