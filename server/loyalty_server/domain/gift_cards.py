@@ -560,7 +560,9 @@ class GiftCards:
                 raise not_found(*lookup)
             funding = await credit_store.account_funding(conn, found.id)
             if funding is not None:
-                return await self._spend_funded(conn, funding.id, kind, spend, fingerprint)
+                return await self._spend_funded(
+                    conn, _card(found), funding.id, kind, amount, currency, spend, fingerprint
+                )
             face = _CardFace(kind, amount, currency, spend, datetime.now(UTC))
             [posted] = await ledger.post(
                 conn, face, [ledger.Posting(found.id, None, key or None, fingerprint)]
@@ -577,33 +579,34 @@ class GiftCards:
         return await self._db.run(work)
 
     async def _spend_funded(
-        self, conn: AsyncConnection, account_id: str, kind: str, spend: Spend, fingerprint: str
+        self,
+        conn: AsyncConnection,
+        card: GiftCard,
+        account_id: str,
+        kind: str,
+        amount: Decimal,
+        currency: str,
+        spend: Spend,
+        fingerprint: str,
     ) -> SpendResult:
         """A funded card's money is its account's (domain/store_credit.py): the
         movement happens there. The card's own rules that still hold: its currency,
         and for a debit its expiry; its status is its owner's (the plugin sets
         "redeemed" for funded) and does not follow the balance."""
-        found = await store.get_card(conn, id=spend.id, code=spend.code)
-        if found is None:
-            raise not_found(spend.id, spend.code)
-        card = _card(found)
-        amount = parse_decimal(spend.amount, "amount", message=AMOUNT_MESSAGE, allow_negative=False)
-        currency = currency_code(spend.currency_code)
-        now = datetime.now(UTC)
-        if currency != card.currency_code:
-            raise NotAllowed(f"Gift card {card.code} is in {card.currency_code}, not {currency}")
-        if kind == DEBIT and card.expires_at is not None and card.expires_at <= now:
-            raise NotAllowed(f"Gift card {card.code} expired at {card.expires_at.isoformat()}")
-        entry = store_credit.Entry(
-            account_id=account_id,
-            amount=format_decimal(amount),
-            reference=spend.reference,
-            reference_id=spend.reference_id,
-            idempotency_key=spend.idempotency_key,
-        )
+        _check_currency(card, currency)
+        if kind == DEBIT:
+            _check_not_expired(card, datetime.now(UTC))
         try:
             tx, balance, replayed = await self._store_credit.move_funded_card(
-                conn, account_id, card.id, kind, entry, fingerprint
+                conn,
+                account_id,
+                card.id,
+                kind,
+                amount,
+                reference=spend.reference,
+                reference_id=spend.reference_id,
+                key=spend.idempotency_key or None,
+                fingerprint=fingerprint,
             )
         except NotAllowed as error:
             raise NotAllowed(f"Gift card {card.code}: {error.message}") from error
@@ -659,8 +662,7 @@ class GiftCards:
         card: GiftCard, kind: str, amount: Decimal, currency: str, now: datetime
     ) -> Decimal:
         """The rules of spending; raises NotAllowed with the reason a cashier can act on."""
-        if currency != card.currency_code:
-            raise NotAllowed(f"Gift card {card.code} is in {card.currency_code}, not {currency}")
+        _check_currency(card, currency)
         if kind == CREDIT:
             balance = add(card.balance, amount)
             if balance > card.value:
@@ -671,8 +673,7 @@ class GiftCards:
             return balance
         if card.status == REDEEMED:
             raise NotAllowed(f"Gift card {card.code} has already been redeemed")
-        if card.expires_at is not None and card.expires_at <= now:
-            raise NotAllowed(f"Gift card {card.code} expired at {card.expires_at.isoformat()}")
+        _check_not_expired(card, now)
         if amount > card.balance:
             raise NotAllowed(
                 f"insufficient gift card balance: {card.code} has {format_decimal(card.balance)} "
@@ -699,3 +700,13 @@ class GiftCards:
 
 def _status_after(balance: Decimal) -> str:
     return REDEEMED if balance == ZERO else PENDING
+
+
+def _check_currency(card: GiftCard, currency: str) -> None:
+    if currency != card.currency_code:
+        raise NotAllowed(f"Gift card {card.code} is in {card.currency_code}, not {currency}")
+
+
+def _check_not_expired(card: GiftCard, now: datetime) -> None:
+    if card.expires_at is not None and card.expires_at <= now:
+        raise NotAllowed(f"Gift card {card.code} expired at {card.expires_at.isoformat()}")

@@ -652,26 +652,21 @@ class StoreCredit:
         account_id: str,
         card_id: str,
         kind: str,
-        entry: Entry,
+        amount: Decimal,
+        *,
+        reference: str,
+        reference_id: str,
+        key: str | None,
         fingerprint: str,
     ) -> tuple[AccountTransaction, Decimal, bool]:
         """A DebitGiftCard/CreditGiftCard on a funded card, inside the gift card's
-        transaction: the movement happens on its account (locked first, then the
-        card). Returns the account transaction, the balance after it (now, for a
-        replay) and whether it was a replay."""
+        transaction (its values already checked there): the movement happens on its
+        account (locked first, then the card). Returns the account transaction, the
+        balance after it (now, for a replay) and whether it was a replay."""
         face = _CreditFace(datetime.now(UTC), funded_card=card_id)
-        values = {
-            "note": entry.note,
-            "reference": entry.reference,
-            "reference_id": entry.reference_id,
-            "metadata": None,
-        }
-        posting = ledger.Posting(
-            account_id,
-            _Move(kind, Decimal(entry.amount), values),
-            entry.idempotency_key or None,
-            fingerprint,
-        )
+        values = {"note": None, "reference": reference, "reference_id": reference_id}
+        move = _Move(kind, amount, {**values, "metadata": None})
+        posting = ledger.Posting(account_id, move, key, fingerprint)
         [posted] = await ledger.post(conn, face, [posting])
         return posted.entry, face.totals[account_id].balance, posted.replayed
 

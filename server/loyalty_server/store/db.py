@@ -182,11 +182,9 @@ class Database:
         """
         if self.dialect == "sqlite":
             return await self._run_sqlite(work)
-        record = current_work.get()
-        result = await self._transaction(work)
-        if record is not None:
-            record.applied = True
-        return result
+        # PostgreSQL: a cancelled caller cancels its transaction too (nothing to log
+        # later); its WorkRecord stays "unknown", as a commit may race the cancel.
+        return await self._transaction(work)
 
     async def _run_sqlite(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
         """SQLite writes one transaction at a time (BEGIN IMMEDIATE): calls queue for
