@@ -52,6 +52,8 @@ from .types import (
 )
 
 T = TypeVar("T")
+L = TypeVar("L")
+Item = TypeVar("Item")
 
 #: Status and transaction type enums, both ways.
 _STATUS_TO_PB: dict[GiftCardStatus, pb.GiftCardStatus] = {
@@ -572,30 +574,55 @@ def _list_gift_cards_request(
     return request
 
 
-def list_gift_cards(**query: Any) -> Op[GiftCardList]:
-    """One page by skip/take; see :class:`GiftCardQuery` for the arguments."""
-    request = _list_gift_cards_request(**query)
+def _listed(
+    rpc: str,
+    request: Any,
+    items: Callable[[Any], tuple[Item, ...]],
+    make: Callable[[tuple[Item, ...], int | None], L],
+) -> Op[L]:
+    """A Medusa-style skip/take list call; `count` only when the request asked for it.
+    The one shape of ListGiftCards, ListStoreCreditAccounts and ListAccountTransactions."""
     with_count = request.with_count
 
-    def parse(m: pb.ListGiftCardsResponse) -> GiftCardList:
-        return GiftCardList(_gift_cards(m), m.count if with_count else None)
+    def parse(m: Any) -> L:
+        return make(items(m), m.count if with_count else None)
 
-    return Op("ListGiftCards", request, True, parse)
+    return Op(rpc, request, True, parse)
+
+
+def _skip_page(
+    rpc: str,
+    build: Callable[..., Any],
+    items: Callable[[Any], tuple[Item, ...]],
+    page_size: int,
+    page_token: str,
+    filters: dict[str, Any],
+) -> Op[Page[Item]]:
+    """A skip/take page dressed as a token page, for the iterators: the token is the
+    next skip, empty after a short page."""
+    if page_size < 1:
+        raise ValueError("page_size must be at least 1")
+    skip = int(page_token or 0)
+    request = build(skip=skip, take=page_size, **filters)
+
+    def parse(m: Any) -> Page[Item]:
+        got = items(m)
+        return Page(got, str(skip + len(got)) if len(got) >= page_size else "")
+
+    return Op(rpc, request, True, parse)
+
+
+def list_gift_cards(**query: Any) -> Op[GiftCardList]:
+    """One page by skip/take; see :class:`GiftCardQuery` for the arguments."""
+    return _listed("ListGiftCards", _list_gift_cards_request(**query), _gift_cards, GiftCardList)
 
 
 def gift_cards_page(page_size: int, page_token: str, **filters: Any) -> Op[Page[GiftCard]]:
     """A skip/take page dressed as a token page, for the iterators. The token is
     the next skip; it is empty after a short page."""
-    if page_size < 1:
-        raise ValueError("page_size must be at least 1")
-    skip = int(page_token or 0)
-    request = _list_gift_cards_request(skip=skip, take=page_size, **filters)
-
-    def parse(m: pb.ListGiftCardsResponse) -> Page[GiftCard]:
-        cards = _gift_cards(m)
-        return Page(cards, str(skip + len(cards)) if len(cards) >= page_size else "")
-
-    return Op("ListGiftCards", request, True, parse)
+    return _skip_page(
+        "ListGiftCards", _list_gift_cards_request, _gift_cards, page_size, page_token, filters
+    )
 
 
 def delete_gift_cards(ids: Iterable[str]) -> Op[tuple[str, ...]]:
@@ -802,28 +829,16 @@ def _list_accounts_request(
 def list_store_credit_accounts(**query: Any) -> Op[StoreCreditAccountList]:
     """One page by skip/take; see :class:`StoreCreditAccountQuery` for the arguments."""
     request = _list_accounts_request(**query)
-    with_count = request.with_count
-
-    def parse(m: pb.ListStoreCreditAccountsResponse) -> StoreCreditAccountList:
-        return StoreCreditAccountList(_accounts(m), m.count if with_count else None)
-
-    return Op("ListStoreCreditAccounts", request, True, parse)
+    return _listed("ListStoreCreditAccounts", request, _accounts, StoreCreditAccountList)
 
 
 def store_credit_accounts_page(
     page_size: int, page_token: str, **filters: Any
 ) -> Op[Page[StoreCreditAccount]]:
     """A skip/take page dressed as a token page, for the iterators (as gift_cards_page)."""
-    if page_size < 1:
-        raise ValueError("page_size must be at least 1")
-    skip = int(page_token or 0)
-    request = _list_accounts_request(skip=skip, take=page_size, **filters)
-
-    def parse(m: pb.ListStoreCreditAccountsResponse) -> Page[StoreCreditAccount]:
-        accounts = _accounts(m)
-        return Page(accounts, str(skip + len(accounts)) if len(accounts) >= page_size else "")
-
-    return Op("ListStoreCreditAccounts", request, True, parse)
+    return _skip_page(
+        "ListStoreCreditAccounts", _list_accounts_request, _accounts, page_size, page_token, filters
+    )
 
 
 def delete_store_credit_accounts(ids: Iterable[str]) -> Op[tuple[str, ...]]:
@@ -986,28 +1001,21 @@ def _transactions(m: Any) -> tuple[AccountTransaction, ...]:
 def list_account_transactions(**query: Any) -> Op[AccountTransactionList]:
     """One page by skip/take; see :class:`AccountTransactionQuery` for the arguments."""
     request = _list_transactions_request(**query)
-    with_count = request.with_count
-
-    def parse(m: pb.ListAccountTransactionsResponse) -> AccountTransactionList:
-        return AccountTransactionList(_transactions(m), m.count if with_count else None)
-
-    return Op("ListAccountTransactions", request, True, parse)
+    return _listed("ListAccountTransactions", request, _transactions, AccountTransactionList)
 
 
 def account_transactions_page(
     page_size: int, page_token: str, **filters: Any
 ) -> Op[Page[AccountTransaction]]:
     """A skip/take page dressed as a token page, for the iterators (as gift_cards_page)."""
-    if page_size < 1:
-        raise ValueError("page_size must be at least 1")
-    skip = int(page_token or 0)
-    request = _list_transactions_request(skip=skip, take=page_size, **filters)
-
-    def parse(m: pb.ListAccountTransactionsResponse) -> Page[AccountTransaction]:
-        items = _transactions(m)
-        return Page(items, str(skip + len(items)) if len(items) >= page_size else "")
-
-    return Op("ListAccountTransactions", request, True, parse)
+    return _skip_page(
+        "ListAccountTransactions",
+        _list_transactions_request,
+        _transactions,
+        page_size,
+        page_token,
+        filters,
+    )
 
 
 def delete_account_transactions(ids: Iterable[str]) -> Op[tuple[str, ...]]:
