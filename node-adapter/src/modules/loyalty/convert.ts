@@ -409,6 +409,36 @@ export function adjustmentFromProto(a: any): PointAdjustmentDTO {
 
 // ------------------------------------------------------------ list arguments
 
+/** The paging part of a Medusa list config. */
+export type PagingConfig = {
+  skip?: number | null
+  take?: number | null
+  order?: unknown
+  withDeleted?: boolean
+}
+
+/** The paging fields every list request of the service shares (skip, take, order, with_deleted). */
+export type ProtoPaging = { skip?: number; take?: number; order?: string; with_deleted?: boolean }
+
+/** Paging, order and with_deleted of a list config, for any of the service's list requests. */
+export function pagingToProto(config: PagingConfig): ProtoPaging {
+  const out: ProtoPaging = {}
+  if (config.skip !== undefined && config.skip !== null) {
+    out.skip = Number(config.skip)
+  }
+  if (config.take !== undefined && config.take !== null) {
+    out.take = Number(config.take)
+  }
+  const order = toOrderString(config.order)
+  if (order) {
+    out.order = order
+  }
+  if (config.withDeleted) {
+    out.with_deleted = true
+  }
+  return out
+}
+
 /** Medusa's `order` ({created_at: "DESC"} or "created_at DESC" / "-created_at") -> "created_at DESC". */
 export function toOrderString(order: unknown): string {
   if (!order) {

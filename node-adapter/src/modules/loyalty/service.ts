@@ -12,7 +12,7 @@ import {
   matchesNothing,
   toDecimalString,
   toNumber,
-  toOrderString,
+  pagingToProto,
   toProtoStatus,
   toRaw,
   transactionFromProto,
@@ -342,20 +342,7 @@ export default class LoyaltyModuleService {
         throw invalid(`Unsupported gift card filter: ${key}`)
       }
     }
-    if (config.skip !== undefined && config.skip !== null) {
-      request.skip = Number(config.skip)
-    }
-    if (config.take !== undefined && config.take !== null) {
-      request.take = Number(config.take)
-    }
-    const order = toOrderString(config.order)
-    if (order) {
-      request.order = order
-    }
-    if (config.withDeleted) {
-      request.with_deleted = true
-    }
-    return request
+    return { ...request, ...pagingToProto(config) }
   }
 
   private async list_(

@@ -4,7 +4,7 @@ import {
   fromTimestamp,
   toDecimalString,
   toNumber,
-  toOrderString,
+  pagingToProto,
   toRaw,
   toStruct,
   type RawValue,
@@ -398,25 +398,6 @@ export const ACCOUNT_LIST_FILTERS = ["id", "customer_id", "currency_code", "code
 
 /** The repeated filters ListAccountTransactionsRequest takes. */
 export const TRANSACTION_LIST_FILTERS = ["id", "account_id", "type", "reference", "reference_id"] as const
-
-/** Paging, order and with_deleted of a list config. */
-function pagingToProto(config: StoreCreditListConfig): Pick<ProtoListAccountsRequest, "skip" | "take" | "order" | "with_deleted"> {
-  const out: Pick<ProtoListAccountsRequest, "skip" | "take" | "order" | "with_deleted"> = {}
-  if (config.skip !== undefined && config.skip !== null) {
-    out.skip = Number(config.skip)
-  }
-  if (config.take !== undefined && config.take !== null) {
-    out.take = Number(config.take)
-  }
-  const order = toOrderString(config.order)
-  if (order) {
-    out.order = order
-  }
-  if (config.withDeleted) {
-    out.with_deleted = true
-  }
-  return out
-}
 
 /** Filters (a value, an array or {$in}/{$eq} each, and q) + config -> ListStoreCreditAccountsRequest. */
 export function listAccountsRequest(
