@@ -12,6 +12,14 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class PointsHoldStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    POINTS_HOLD_STATUS_UNSPECIFIED: _ClassVar[PointsHoldStatus]
+    POINTS_HOLD_STATUS_ACTIVE: _ClassVar[PointsHoldStatus]
+    POINTS_HOLD_STATUS_CAPTURED: _ClassVar[PointsHoldStatus]
+    POINTS_HOLD_STATUS_RELEASED: _ClassVar[PointsHoldStatus]
+    POINTS_HOLD_STATUS_EXPIRED: _ClassVar[PointsHoldStatus]
+
 class GiftCardStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     GIFT_CARD_STATUS_UNSPECIFIED: _ClassVar[GiftCardStatus]
@@ -29,6 +37,11 @@ class AccountTransactionType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ACCOUNT_TRANSACTION_TYPE_UNSPECIFIED: _ClassVar[AccountTransactionType]
     ACCOUNT_TRANSACTION_TYPE_CREDIT: _ClassVar[AccountTransactionType]
     ACCOUNT_TRANSACTION_TYPE_DEBIT: _ClassVar[AccountTransactionType]
+POINTS_HOLD_STATUS_UNSPECIFIED: PointsHoldStatus
+POINTS_HOLD_STATUS_ACTIVE: PointsHoldStatus
+POINTS_HOLD_STATUS_CAPTURED: PointsHoldStatus
+POINTS_HOLD_STATUS_RELEASED: PointsHoldStatus
+POINTS_HOLD_STATUS_EXPIRED: PointsHoldStatus
 GIFT_CARD_STATUS_UNSPECIFIED: GiftCardStatus
 GIFT_CARD_STATUS_PENDING: GiftCardStatus
 GIFT_CARD_STATUS_REDEEMED: GiftCardStatus
@@ -118,16 +131,20 @@ class GetPointsBalanceRequest(_message.Message):
     def __init__(self, customer_id: _Optional[str] = ..., include_history: _Optional[bool] = ...) -> None: ...
 
 class GetPointsBalanceResponse(_message.Message):
-    __slots__ = ("customer_id", "balance", "updated_at", "history")
+    __slots__ = ("customer_id", "balance", "updated_at", "history", "held", "available")
     CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
     BALANCE_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
     HISTORY_FIELD_NUMBER: _ClassVar[int]
+    HELD_FIELD_NUMBER: _ClassVar[int]
+    AVAILABLE_FIELD_NUMBER: _ClassVar[int]
     customer_id: str
     balance: str
     updated_at: _timestamp_pb2.Timestamp
     history: _containers.RepeatedCompositeFieldContainer[PointAdjustment]
-    def __init__(self, customer_id: _Optional[str] = ..., balance: _Optional[str] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., history: _Optional[_Iterable[_Union[PointAdjustment, _Mapping]]] = ...) -> None: ...
+    held: str
+    available: str
+    def __init__(self, customer_id: _Optional[str] = ..., balance: _Optional[str] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., history: _Optional[_Iterable[_Union[PointAdjustment, _Mapping]]] = ..., held: _Optional[str] = ..., available: _Optional[str] = ...) -> None: ...
 
 class ListPointAdjustmentsRequest(_message.Message):
     __slots__ = ("customer_id", "page_size", "page_token")
@@ -146,6 +163,184 @@ class ListPointAdjustmentsResponse(_message.Message):
     point_adjustments: _containers.RepeatedCompositeFieldContainer[PointAdjustment]
     next_page_token: str
     def __init__(self, point_adjustments: _Optional[_Iterable[_Union[PointAdjustment, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class PointsHold(_message.Message):
+    __slots__ = ("id", "customer_id", "points", "status", "reference", "reference_id", "expires_at", "captured_points", "adjustment_id", "created_at", "updated_at")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    POINTS_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_ID_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    CAPTURED_POINTS_FIELD_NUMBER: _ClassVar[int]
+    ADJUSTMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    customer_id: str
+    points: str
+    status: PointsHoldStatus
+    reference: str
+    reference_id: str
+    expires_at: _timestamp_pb2.Timestamp
+    captured_points: str
+    adjustment_id: str
+    created_at: _timestamp_pb2.Timestamp
+    updated_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., customer_id: _Optional[str] = ..., points: _Optional[str] = ..., status: _Optional[_Union[PointsHoldStatus, str]] = ..., reference: _Optional[str] = ..., reference_id: _Optional[str] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., captured_points: _Optional[str] = ..., adjustment_id: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class HoldPointsRequest(_message.Message):
+    __slots__ = ("customer_id", "points", "reference", "reference_id", "expires_at", "idempotency_key")
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    POINTS_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_ID_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    customer_id: str
+    points: str
+    reference: str
+    reference_id: str
+    expires_at: _timestamp_pb2.Timestamp
+    idempotency_key: str
+    def __init__(self, customer_id: _Optional[str] = ..., points: _Optional[str] = ..., reference: _Optional[str] = ..., reference_id: _Optional[str] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
+
+class HoldPointsResponse(_message.Message):
+    __slots__ = ("hold", "available", "replayed")
+    HOLD_FIELD_NUMBER: _ClassVar[int]
+    AVAILABLE_FIELD_NUMBER: _ClassVar[int]
+    REPLAYED_FIELD_NUMBER: _ClassVar[int]
+    hold: PointsHold
+    available: str
+    replayed: bool
+    def __init__(self, hold: _Optional[_Union[PointsHold, _Mapping]] = ..., available: _Optional[str] = ..., replayed: _Optional[bool] = ...) -> None: ...
+
+class CapturePointsHoldRequest(_message.Message):
+    __slots__ = ("hold_id", "points", "reason")
+    HOLD_ID_FIELD_NUMBER: _ClassVar[int]
+    POINTS_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    hold_id: str
+    points: str
+    reason: str
+    def __init__(self, hold_id: _Optional[str] = ..., points: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class CapturePointsHoldResponse(_message.Message):
+    __slots__ = ("hold", "adjustment", "replayed")
+    HOLD_FIELD_NUMBER: _ClassVar[int]
+    ADJUSTMENT_FIELD_NUMBER: _ClassVar[int]
+    REPLAYED_FIELD_NUMBER: _ClassVar[int]
+    hold: PointsHold
+    adjustment: PointAdjustment
+    replayed: bool
+    def __init__(self, hold: _Optional[_Union[PointsHold, _Mapping]] = ..., adjustment: _Optional[_Union[PointAdjustment, _Mapping]] = ..., replayed: _Optional[bool] = ...) -> None: ...
+
+class ReleasePointsHoldRequest(_message.Message):
+    __slots__ = ("hold_id",)
+    HOLD_ID_FIELD_NUMBER: _ClassVar[int]
+    hold_id: str
+    def __init__(self, hold_id: _Optional[str] = ...) -> None: ...
+
+class GetPointsHoldRequest(_message.Message):
+    __slots__ = ("hold_id",)
+    HOLD_ID_FIELD_NUMBER: _ClassVar[int]
+    hold_id: str
+    def __init__(self, hold_id: _Optional[str] = ...) -> None: ...
+
+class ListPointsHoldsRequest(_message.Message):
+    __slots__ = ("customer_id", "reference_id", "active_only", "page_size", "page_token")
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTIVE_ONLY_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    customer_id: str
+    reference_id: str
+    active_only: bool
+    page_size: int
+    page_token: str
+    def __init__(self, customer_id: _Optional[str] = ..., reference_id: _Optional[str] = ..., active_only: _Optional[bool] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListPointsHoldsResponse(_message.Message):
+    __slots__ = ("holds", "next_page_token")
+    HOLDS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    holds: _containers.RepeatedCompositeFieldContainer[PointsHold]
+    next_page_token: str
+    def __init__(self, holds: _Optional[_Iterable[_Union[PointsHold, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class OrderPoints(_message.Message):
+    __slots__ = ("customer_id", "order_id", "earned", "reversed", "created_at", "updated_at")
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    EARNED_FIELD_NUMBER: _ClassVar[int]
+    REVERSED_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    customer_id: str
+    order_id: str
+    earned: str
+    reversed: str
+    created_at: _timestamp_pb2.Timestamp
+    updated_at: _timestamp_pb2.Timestamp
+    def __init__(self, customer_id: _Optional[str] = ..., order_id: _Optional[str] = ..., earned: _Optional[str] = ..., reversed: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class EarnOrderPointsRequest(_message.Message):
+    __slots__ = ("customer_id", "order_id", "points", "reason")
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    POINTS_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    customer_id: str
+    order_id: str
+    points: str
+    reason: str
+    def __init__(self, customer_id: _Optional[str] = ..., order_id: _Optional[str] = ..., points: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class EarnOrderPointsResponse(_message.Message):
+    __slots__ = ("adjustment", "order", "replayed")
+    ADJUSTMENT_FIELD_NUMBER: _ClassVar[int]
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    REPLAYED_FIELD_NUMBER: _ClassVar[int]
+    adjustment: PointAdjustment
+    order: OrderPoints
+    replayed: bool
+    def __init__(self, adjustment: _Optional[_Union[PointAdjustment, _Mapping]] = ..., order: _Optional[_Union[OrderPoints, _Mapping]] = ..., replayed: _Optional[bool] = ...) -> None: ...
+
+class ReverseOrderPointsRequest(_message.Message):
+    __slots__ = ("customer_id", "order_id", "points", "reason", "idempotency_key")
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    POINTS_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    customer_id: str
+    order_id: str
+    points: str
+    reason: str
+    idempotency_key: str
+    def __init__(self, customer_id: _Optional[str] = ..., order_id: _Optional[str] = ..., points: _Optional[str] = ..., reason: _Optional[str] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
+
+class ReverseOrderPointsResponse(_message.Message):
+    __slots__ = ("reversed", "adjustment", "order", "replayed")
+    REVERSED_FIELD_NUMBER: _ClassVar[int]
+    ADJUSTMENT_FIELD_NUMBER: _ClassVar[int]
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    REPLAYED_FIELD_NUMBER: _ClassVar[int]
+    reversed: str
+    adjustment: PointAdjustment
+    order: OrderPoints
+    replayed: bool
+    def __init__(self, reversed: _Optional[str] = ..., adjustment: _Optional[_Union[PointAdjustment, _Mapping]] = ..., order: _Optional[_Union[OrderPoints, _Mapping]] = ..., replayed: _Optional[bool] = ...) -> None: ...
+
+class GetOrderPointsRequest(_message.Message):
+    __slots__ = ("customer_id", "order_id")
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    customer_id: str
+    order_id: str
+    def __init__(self, customer_id: _Optional[str] = ..., order_id: _Optional[str] = ...) -> None: ...
 
 class GiftCard(_message.Message):
     __slots__ = ("id", "code", "status", "value", "balance", "currency_code", "customer_id", "reference_id", "reference", "line_item_id", "note", "expires_at", "metadata", "created_at", "updated_at", "deleted_at")

@@ -55,6 +55,46 @@ class LoyaltyServiceStub:
                 request_serializer=loyalty_dot_v1_dot_loyalty__pb2.ListPointAdjustmentsRequest.SerializeToString,
                 response_deserializer=loyalty_dot_v1_dot_loyalty__pb2.ListPointAdjustmentsResponse.FromString,
                 _registered_method=True)
+        self.HoldPoints = channel.unary_unary(
+                '/loyalty.v1.LoyaltyService/HoldPoints',
+                request_serializer=loyalty_dot_v1_dot_loyalty__pb2.HoldPointsRequest.SerializeToString,
+                response_deserializer=loyalty_dot_v1_dot_loyalty__pb2.HoldPointsResponse.FromString,
+                _registered_method=True)
+        self.CapturePointsHold = channel.unary_unary(
+                '/loyalty.v1.LoyaltyService/CapturePointsHold',
+                request_serializer=loyalty_dot_v1_dot_loyalty__pb2.CapturePointsHoldRequest.SerializeToString,
+                response_deserializer=loyalty_dot_v1_dot_loyalty__pb2.CapturePointsHoldResponse.FromString,
+                _registered_method=True)
+        self.ReleasePointsHold = channel.unary_unary(
+                '/loyalty.v1.LoyaltyService/ReleasePointsHold',
+                request_serializer=loyalty_dot_v1_dot_loyalty__pb2.ReleasePointsHoldRequest.SerializeToString,
+                response_deserializer=loyalty_dot_v1_dot_loyalty__pb2.PointsHold.FromString,
+                _registered_method=True)
+        self.GetPointsHold = channel.unary_unary(
+                '/loyalty.v1.LoyaltyService/GetPointsHold',
+                request_serializer=loyalty_dot_v1_dot_loyalty__pb2.GetPointsHoldRequest.SerializeToString,
+                response_deserializer=loyalty_dot_v1_dot_loyalty__pb2.PointsHold.FromString,
+                _registered_method=True)
+        self.ListPointsHolds = channel.unary_unary(
+                '/loyalty.v1.LoyaltyService/ListPointsHolds',
+                request_serializer=loyalty_dot_v1_dot_loyalty__pb2.ListPointsHoldsRequest.SerializeToString,
+                response_deserializer=loyalty_dot_v1_dot_loyalty__pb2.ListPointsHoldsResponse.FromString,
+                _registered_method=True)
+        self.EarnOrderPoints = channel.unary_unary(
+                '/loyalty.v1.LoyaltyService/EarnOrderPoints',
+                request_serializer=loyalty_dot_v1_dot_loyalty__pb2.EarnOrderPointsRequest.SerializeToString,
+                response_deserializer=loyalty_dot_v1_dot_loyalty__pb2.EarnOrderPointsResponse.FromString,
+                _registered_method=True)
+        self.ReverseOrderPoints = channel.unary_unary(
+                '/loyalty.v1.LoyaltyService/ReverseOrderPoints',
+                request_serializer=loyalty_dot_v1_dot_loyalty__pb2.ReverseOrderPointsRequest.SerializeToString,
+                response_deserializer=loyalty_dot_v1_dot_loyalty__pb2.ReverseOrderPointsResponse.FromString,
+                _registered_method=True)
+        self.GetOrderPoints = channel.unary_unary(
+                '/loyalty.v1.LoyaltyService/GetOrderPoints',
+                request_serializer=loyalty_dot_v1_dot_loyalty__pb2.GetOrderPointsRequest.SerializeToString,
+                response_deserializer=loyalty_dot_v1_dot_loyalty__pb2.OrderPoints.FromString,
+                _registered_method=True)
         self.CreateGiftCards = channel.unary_unary(
                 '/loyalty.v1.LoyaltyService/CreateGiftCards',
                 request_serializer=loyalty_dot_v1_dot_loyalty__pb2.CreateGiftCardsRequest.SerializeToString,
@@ -202,6 +242,71 @@ class LoyaltyServiceServicer:
 
     def ListPointAdjustments(self, request, context):
         """The whole audit trail of a customer, newest first, paginated (AIP-158).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def HoldPoints(self, request, context):
+        """Reserves points of a customer for a purpose (a cart) until they are
+        captured, released or the hold expires. Refused (NOT_ALLOWED) when the
+        customer's available points (balance minus unexpired holds) are fewer.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CapturePointsHold(self, request, context):
+        """Spends held points: one ledger debit, exactly once (a second capture of
+        the same hold replays the first), at most the points held; the rest of
+        the hold is released.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReleasePointsHold(self, request, context):
+        """Gives held points back to the customer's available balance. Releasing a
+        released or expired hold returns it unchanged; a captured one: NOT_ALLOWED.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetPointsHold(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListPointsHolds(self, request, context):
+        """A customer's holds, newest first, optionally only those for one reference_id
+        or only the active ones.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def EarnOrderPoints(self, request, context):
+        """Awards points for an order, once per (customer, order): a repeated call
+        (a redelivered event) earns nothing twice.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReverseOrderPoints(self, request, context):
+        """Takes back points an order earned (a cancel: all; a refund: its share),
+        never more than the order earned and not yet reversed, and never below
+        zero available points unless the server allows negative balances.
+        Idempotent on (customer, order, idempotency_key).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetOrderPoints(self, request, context):
+        """What an order earned and what was reversed of it.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -396,6 +501,46 @@ def add_LoyaltyServiceServicer_to_server(servicer, server):
                     servicer.ListPointAdjustments,
                     request_deserializer=loyalty_dot_v1_dot_loyalty__pb2.ListPointAdjustmentsRequest.FromString,
                     response_serializer=loyalty_dot_v1_dot_loyalty__pb2.ListPointAdjustmentsResponse.SerializeToString,
+            ),
+            'HoldPoints': grpc.unary_unary_rpc_method_handler(
+                    servicer.HoldPoints,
+                    request_deserializer=loyalty_dot_v1_dot_loyalty__pb2.HoldPointsRequest.FromString,
+                    response_serializer=loyalty_dot_v1_dot_loyalty__pb2.HoldPointsResponse.SerializeToString,
+            ),
+            'CapturePointsHold': grpc.unary_unary_rpc_method_handler(
+                    servicer.CapturePointsHold,
+                    request_deserializer=loyalty_dot_v1_dot_loyalty__pb2.CapturePointsHoldRequest.FromString,
+                    response_serializer=loyalty_dot_v1_dot_loyalty__pb2.CapturePointsHoldResponse.SerializeToString,
+            ),
+            'ReleasePointsHold': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReleasePointsHold,
+                    request_deserializer=loyalty_dot_v1_dot_loyalty__pb2.ReleasePointsHoldRequest.FromString,
+                    response_serializer=loyalty_dot_v1_dot_loyalty__pb2.PointsHold.SerializeToString,
+            ),
+            'GetPointsHold': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPointsHold,
+                    request_deserializer=loyalty_dot_v1_dot_loyalty__pb2.GetPointsHoldRequest.FromString,
+                    response_serializer=loyalty_dot_v1_dot_loyalty__pb2.PointsHold.SerializeToString,
+            ),
+            'ListPointsHolds': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListPointsHolds,
+                    request_deserializer=loyalty_dot_v1_dot_loyalty__pb2.ListPointsHoldsRequest.FromString,
+                    response_serializer=loyalty_dot_v1_dot_loyalty__pb2.ListPointsHoldsResponse.SerializeToString,
+            ),
+            'EarnOrderPoints': grpc.unary_unary_rpc_method_handler(
+                    servicer.EarnOrderPoints,
+                    request_deserializer=loyalty_dot_v1_dot_loyalty__pb2.EarnOrderPointsRequest.FromString,
+                    response_serializer=loyalty_dot_v1_dot_loyalty__pb2.EarnOrderPointsResponse.SerializeToString,
+            ),
+            'ReverseOrderPoints': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReverseOrderPoints,
+                    request_deserializer=loyalty_dot_v1_dot_loyalty__pb2.ReverseOrderPointsRequest.FromString,
+                    response_serializer=loyalty_dot_v1_dot_loyalty__pb2.ReverseOrderPointsResponse.SerializeToString,
+            ),
+            'GetOrderPoints': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetOrderPoints,
+                    request_deserializer=loyalty_dot_v1_dot_loyalty__pb2.GetOrderPointsRequest.FromString,
+                    response_serializer=loyalty_dot_v1_dot_loyalty__pb2.OrderPoints.SerializeToString,
             ),
             'CreateGiftCards': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateGiftCards,
@@ -622,6 +767,222 @@ class LoyaltyService:
             '/loyalty.v1.LoyaltyService/ListPointAdjustments',
             loyalty_dot_v1_dot_loyalty__pb2.ListPointAdjustmentsRequest.SerializeToString,
             loyalty_dot_v1_dot_loyalty__pb2.ListPointAdjustmentsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def HoldPoints(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/loyalty.v1.LoyaltyService/HoldPoints',
+            loyalty_dot_v1_dot_loyalty__pb2.HoldPointsRequest.SerializeToString,
+            loyalty_dot_v1_dot_loyalty__pb2.HoldPointsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CapturePointsHold(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/loyalty.v1.LoyaltyService/CapturePointsHold',
+            loyalty_dot_v1_dot_loyalty__pb2.CapturePointsHoldRequest.SerializeToString,
+            loyalty_dot_v1_dot_loyalty__pb2.CapturePointsHoldResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReleasePointsHold(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/loyalty.v1.LoyaltyService/ReleasePointsHold',
+            loyalty_dot_v1_dot_loyalty__pb2.ReleasePointsHoldRequest.SerializeToString,
+            loyalty_dot_v1_dot_loyalty__pb2.PointsHold.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPointsHold(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/loyalty.v1.LoyaltyService/GetPointsHold',
+            loyalty_dot_v1_dot_loyalty__pb2.GetPointsHoldRequest.SerializeToString,
+            loyalty_dot_v1_dot_loyalty__pb2.PointsHold.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListPointsHolds(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/loyalty.v1.LoyaltyService/ListPointsHolds',
+            loyalty_dot_v1_dot_loyalty__pb2.ListPointsHoldsRequest.SerializeToString,
+            loyalty_dot_v1_dot_loyalty__pb2.ListPointsHoldsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EarnOrderPoints(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/loyalty.v1.LoyaltyService/EarnOrderPoints',
+            loyalty_dot_v1_dot_loyalty__pb2.EarnOrderPointsRequest.SerializeToString,
+            loyalty_dot_v1_dot_loyalty__pb2.EarnOrderPointsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReverseOrderPoints(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/loyalty.v1.LoyaltyService/ReverseOrderPoints',
+            loyalty_dot_v1_dot_loyalty__pb2.ReverseOrderPointsRequest.SerializeToString,
+            loyalty_dot_v1_dot_loyalty__pb2.ReverseOrderPointsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetOrderPoints(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/loyalty.v1.LoyaltyService/GetOrderPoints',
+            loyalty_dot_v1_dot_loyalty__pb2.GetOrderPointsRequest.SerializeToString,
+            loyalty_dot_v1_dot_loyalty__pb2.OrderPoints.FromString,
             options,
             channel_credentials,
             insecure,
