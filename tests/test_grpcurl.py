@@ -62,6 +62,23 @@ def test_list_and_describe(grpcurl_bin: str, loyalty_server: ServerProcess) -> N
     assert json.loads(health.stdout) == {"status": "SERVING"}
 
 
+def test_describe_method_and_field(grpcurl_bin: str, loyalty_server: ServerProcess) -> None:
+    """Method symbols resolve through reflection whatever the protobuf runtime (upb does not
+    index them), as the README shows."""
+    described = grpcurl(grpcurl_bin, loyalty_server.target, "describe", f"{SERVICE}.AdjustPoints")
+    assert described.returncode == 0, described.stderr
+    assert f"{SERVICE}.AdjustPoints is a method" in described.stdout
+    assert "rpc AdjustPoints ( .loyalty.v1.AdjustPointsRequest )" in described.stdout
+    field = grpcurl(
+        grpcurl_bin, loyalty_server.target, "describe", "loyalty.v1.AdjustPointsRequest.delta"
+    )
+    assert field.returncode == 0, field.stderr
+    assert "is a field" in field.stdout
+    missing = grpcurl(grpcurl_bin, loyalty_server.target, "describe", f"{SERVICE}.NoSuchMethod")
+    assert missing.returncode != 0
+    assert "not found" in missing.stderr.lower()
+
+
 def test_points_scenario(grpcurl_bin: str, loyalty_server: ServerProcess, uid: str) -> None:
     target, customer = loyalty_server.target, f"cus_{uid}"
     first = ok(

@@ -9,11 +9,11 @@ import signal
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
 
 from loyalty.v1 import loyalty_pb2, loyalty_pb2_grpc
 
 from . import security
+from .api import reflection
 from .api.auth import AuthInterceptor
 from .api.interceptors import CallInterceptor
 from .api.servicer import LoyaltyServicer
