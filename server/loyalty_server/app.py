@@ -19,6 +19,8 @@ from .api.interceptors import CallInterceptor
 from .api.servicer import LoyaltyServicer
 from .config import Settings
 from .domain.gift_cards import GiftCards
+from .domain.order_points import OrderPointsService
+from .domain.point_holds import PointHolds
 from .domain.points import Points
 from .domain.store_credit import StoreCredit
 from .store.db import Database
@@ -55,8 +57,9 @@ class LoyaltyApp:
             ],
         )
         credit = StoreCredit(self.db)
+        points = Points(self.db, allow_negative_balances=settings.allow_negative_balances)
         servicer = LoyaltyServicer(
-            Points(self.db, allow_negative_balances=settings.allow_negative_balances),
+            points,
             GiftCards(
                 self.db,
                 code_prefix=settings.gift_card_code_prefix,
@@ -64,6 +67,8 @@ class LoyaltyApp:
                 credit=credit,
             ),
             credit,
+            PointHolds(self.db, points),
+            OrderPointsService(self.db, points),
         )
         loyalty_pb2_grpc.add_LoyaltyServiceServicer_to_server(servicer, self.server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)

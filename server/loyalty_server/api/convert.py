@@ -11,7 +11,7 @@ from google.protobuf.message import Message
 
 from loyalty.v1 import loyalty_pb2 as pb
 
-from ..domain import gift_cards, points, store_credit
+from ..domain import gift_cards, order_points, point_holds, points, store_credit
 from ..domain.errors import InvalidData
 from ..domain.money import format_decimal
 
@@ -100,6 +100,41 @@ def adjustment(a: points.Adjustment) -> pb.PointAdjustment:
         reason=a.reason,
         balance_after=format_decimal(a.balance_after),
         created_at=timestamp(a.created_at),
+    )
+
+
+_HOLD_STATUS_TO_PB = {
+    point_holds.HoldStatus.ACTIVE: pb.POINTS_HOLD_STATUS_ACTIVE,
+    point_holds.HoldStatus.CAPTURED: pb.POINTS_HOLD_STATUS_CAPTURED,
+    point_holds.HoldStatus.RELEASED: pb.POINTS_HOLD_STATUS_RELEASED,
+    point_holds.HoldStatus.EXPIRED: pb.POINTS_HOLD_STATUS_EXPIRED,
+}
+
+
+def hold(h: point_holds.Hold) -> pb.PointsHold:
+    return pb.PointsHold(
+        id=h.id,
+        customer_id=h.customer_id,
+        points=format_decimal(h.points),
+        status=_HOLD_STATUS_TO_PB[h.status],
+        reference=h.reference,
+        reference_id=h.reference_id,
+        expires_at=timestamp(h.expires_at),
+        captured_points="" if h.captured_points is None else format_decimal(h.captured_points),
+        adjustment_id=h.adjustment_id or "",
+        created_at=timestamp(h.created_at),
+        updated_at=timestamp(h.updated_at),
+    )
+
+
+def order_points_(o: order_points.OrderPoints) -> pb.OrderPoints:
+    return pb.OrderPoints(
+        customer_id=o.customer_id,
+        order_id=o.order_id,
+        earned=format_decimal(o.earned),
+        reversed=format_decimal(o.reversed),
+        created_at=timestamp(o.created_at),
+        updated_at=timestamp(o.updated_at),
     )
 
 

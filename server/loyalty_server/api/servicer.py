@@ -13,6 +13,8 @@ from loyalty.v1 import loyalty_pb2_grpc
 
 from ..domain.gift_cards import GiftCards
 from ..domain.money import format_decimal
+from ..domain.order_points import OrderPointsService
+from ..domain.point_holds import HoldRequest, PointHolds
 from ..domain.points import AdjustmentRequest, Points
 from ..domain.store_credit import StoreCredit
 from . import convert
@@ -22,10 +24,19 @@ Context: TypeAlias = Any  # grpc.aio.ServicerContext
 
 
 class LoyaltyServicer(loyalty_pb2_grpc.LoyaltyServiceServicer):
-    def __init__(self, points: Points, gift_cards: GiftCards, store_credit: StoreCredit) -> None:
+    def __init__(
+        self,
+        points: Points,
+        gift_cards: GiftCards,
+        store_credit: StoreCredit,
+        holds: PointHolds,
+        order_points: OrderPointsService,
+    ) -> None:
         self._points = points
         self._gift_cards = gift_cards
         self._store_credit = store_credit
+        self._holds = holds
+        self._order_points = order_points
 
     # ---------------------------------------------------------------- points
 
@@ -70,6 +81,8 @@ class LoyaltyServicer(loyalty_pb2_grpc.LoyaltyServiceServicer):
             balance=format_decimal(balance.balance),
             updated_at=convert.timestamp(balance.updated_at),
             history=[convert.adjustment(a) for a in balance.history],
+            held=format_decimal(balance.held),
+            available=format_decimal(balance.available),
         )
 
     async def ListPointAdjustments(
@@ -81,6 +94,99 @@ class LoyaltyServicer(loyalty_pb2_grpc.LoyaltyServiceServicer):
         return pb.ListPointAdjustmentsResponse(
             point_adjustments=[convert.adjustment(a) for a in page.adjustments],
             next_page_token=page.next_page_token,
+        )
+
+    # ----------------------------------------------------------- point holds
+
+    async def HoldPoints(
+        self, request: pb.HoldPointsRequest, context: Context
+    ) -> pb.HoldPointsResponse:
+        result = await self._holds.hold(
+            HoldRequest(
+                request.customer_id,
+                request.points,
+                request.reference,
+                request.reference_id,
+                convert.to_datetime(request, "expires_at", "expires_at"),
+                request.idempotency_key,
+            )
+        )
+        return pb.HoldPointsResponse(
+            hold=convert.hold(result.hold),
+            available=format_decimal(result.available),
+            replayed=result.replayed,
+        )
+
+    async def CapturePointsHold(
+        self, request: pb.CapturePointsHoldRequest, context: Context
+    ) -> pb.CapturePointsHoldResponse:
+        result = await self._holds.capture(request.hold_id, request.points, request.reason)
+        return pb.CapturePointsHoldResponse(
+            hold=convert.hold(result.hold),
+            adjustment=convert.adjustment(result.adjustment),
+            replayed=result.replayed,
+        )
+
+    async def ReleasePointsHold(
+        self, request: pb.ReleasePointsHoldRequest, context: Context
+    ) -> pb.PointsHold:
+        return convert.hold(await self._holds.release(request.hold_id))
+
+    async def GetPointsHold(
+        self, request: pb.GetPointsHoldRequest, context: Context
+    ) -> pb.PointsHold:
+        return convert.hold(await self._holds.get(request.hold_id))
+
+    async def ListPointsHolds(
+        self, request: pb.ListPointsHoldsRequest, context: Context
+    ) -> pb.ListPointsHoldsResponse:
+        page = await self._holds.list(
+            request.customer_id,
+            reference_id=request.reference_id,
+            active_only=request.active_only,
+            page_size=request.page_size,
+            page_token=request.page_token,
+        )
+        return pb.ListPointsHoldsResponse(
+            holds=[convert.hold(h) for h in page.holds], next_page_token=page.next_page_token
+        )
+
+    # ---------------------------------------------------------- order points
+
+    async def EarnOrderPoints(
+        self, request: pb.EarnOrderPointsRequest, context: Context
+    ) -> pb.EarnOrderPointsResponse:
+        result = await self._order_points.earn(
+            request.customer_id, request.order_id, request.points, request.reason
+        )
+        return pb.EarnOrderPointsResponse(
+            adjustment=convert.adjustment(result.adjustment),
+            order=convert.order_points_(result.order),
+            replayed=result.replayed,
+        )
+
+    async def ReverseOrderPoints(
+        self, request: pb.ReverseOrderPointsRequest, context: Context
+    ) -> pb.ReverseOrderPointsResponse:
+        result = await self._order_points.reverse(
+            request.customer_id,
+            request.order_id,
+            request.points,
+            request.reason,
+            request.idempotency_key,
+        )
+        return pb.ReverseOrderPointsResponse(
+            reversed=format_decimal(result.reversed),
+            adjustment=None if result.adjustment is None else convert.adjustment(result.adjustment),
+            order=convert.order_points_(result.order),
+            replayed=result.replayed,
+        )
+
+    async def GetOrderPoints(
+        self, request: pb.GetOrderPointsRequest, context: Context
+    ) -> pb.OrderPoints:
+        return convert.order_points_(
+            await self._order_points.get(request.customer_id, request.order_id)
         )
 
     # ------------------------------------------------------------ gift cards

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ..store import point_holds as holds_store
 from ..store import points as store
 from ..store.db import AnyRow, Database
 from ..store.direct import Contended
@@ -22,7 +23,7 @@ from . import ledger, validation
 from .errors import InvalidData, NotAllowed
 from .idempotency import key_columns, request_hash
 from .ids import ADJUSTMENT, new_id
-from .money import MAX_BALANCE, ZERO, add, format_decimal, parse_decimal
+from .money import MAX_BALANCE, ZERO, add, format_decimal, parse_decimal, subtract
 from .pagination import decode_token, page_of
 from .validation import Violations
 
@@ -64,6 +65,25 @@ class Balance:
     balance: Decimal
     updated_at: datetime | None
     history: list[Adjustment]
+    # What unexpired holds reserve (domain/point_holds.py).
+    held: Decimal = ZERO
+
+    @property
+    def available(self) -> Decimal:
+        return subtract(self.balance, self.held)
+
+
+@dataclass(frozen=True)
+class Account:
+    """A customer's points as a write sees them under the row lock: the balance
+    and what unexpired holds reserve of it (expired ones already settled)."""
+
+    balance: Decimal
+    held: Decimal = ZERO
+
+    @property
+    def available(self) -> Decimal:
+        return subtract(self.balance, self.held)
 
 
 @dataclass(frozen=True)
@@ -73,7 +93,7 @@ class AdjustmentPage:
 
 
 @dataclass(frozen=True)
-class _ValidAdjustment:
+class ValidAdjustment:
     customer_id: str
     delta: Decimal
     reason: str
@@ -81,7 +101,7 @@ class _ValidAdjustment:
     request_hash: str
 
 
-def _adjustment(row: AnyRow) -> Adjustment:
+def adjustment_of(row: AnyRow) -> Adjustment:
     m = row._mapping
     return Adjustment(
         m["id"], m["customer_id"], m["delta"], m["reason"], m["balance_after"], m["created_at"]
@@ -92,7 +112,7 @@ def _customer_id(value: str, field: str = "customer_id") -> str:
     return validation.identifier(value, field)
 
 
-def _validate(request: AdjustmentRequest, prefix: str = "") -> _ValidAdjustment:
+def _validate(request: AdjustmentRequest, prefix: str = "") -> ValidAdjustment:
     violations = Violations()
     customer_id = violations.check(
         partial(_customer_id, request.customer_id, f"{prefix}customer_id")
@@ -124,46 +144,61 @@ def _validate(request: AdjustmentRequest, prefix: str = "") -> _ValidAdjustment:
     fingerprint = request_hash(
         "adjust_points", customer_id=customer_id, delta=format_decimal(delta), reason=reason
     )
-    return _ValidAdjustment(customer_id, delta, reason, key or None, fingerprint)
+    return ValidAdjustment(customer_id, delta, reason, key or None, fingerprint)
 
 
-def _posting(valid: _ValidAdjustment) -> ledger.Posting[_ValidAdjustment]:
+def posting(valid: ValidAdjustment) -> ledger.Posting[ValidAdjustment]:
     return ledger.Posting(valid.customer_id, valid, valid.idempotency_key, valid.request_hash)
 
 
-class _PointsFace:
+class PointsFace:
     """Points on the ledger engine: an account per customer, created by its first
-    adjustment; its state is the balance."""
+    adjustment; its state is the balance and what holds reserve of it."""
 
-    def __init__(self, refusal: Callable[[Decimal], str | None], now: datetime) -> None:
+    def __init__(self, refusal: Callable[[Decimal, Decimal], str | None], now: datetime) -> None:
         self._refusal = refusal
-        self._now = now
+        self.now = now
 
-    async def lock(self, conn: AsyncConnection, accounts: Sequence[str]) -> dict[str, Decimal]:
+    async def lock(self, conn: AsyncConnection, accounts: Sequence[str]) -> dict[str, Account]:
         customers = sorted(set(accounts))
         if len(customers) == 1:  # one row: lock it if it exists, create it at write
             row = await store.lock_account(conn, customers[0])
-            return {} if row is None else {customers[0]: row.balance}
-        # Several: all taken in one pass, absent ones created at 0 (store/points.py).
-        return await store.lock_accounts(conn, customers, self._now)
+            found = {} if row is None else {customers[0]: (row.balance, row.held)}
+        else:  # several: all taken in one pass, absent ones created at 0 (store/points.py)
+            found = await store.lock_accounts(conn, customers, self.now)
+        return {
+            customer: Account(
+                balance,
+                # Expiry is settled here, under the lock, only where something is held.
+                held if held == 0 else await holds_store.settle_expired(conn, customer, self.now),
+            )
+            for customer, (balance, held) in found.items()
+        }
 
     async def replay(
         self, conn: AsyncConnection, account: str, key: str
     ) -> tuple[Adjustment, str | None] | None:
         row = await store.adjustment_by_key(conn, account, key)
-        return None if row is None else (_adjustment(row), row.request_hash)
+        return None if row is None else (adjustment_of(row), row.request_hash)
 
     def apply(
-        self, state: Decimal | None, posting: ledger.Posting[_ValidAdjustment]
-    ) -> tuple[Decimal, Adjustment]:
+        self, state: Account | None, posting: ledger.Posting[ValidAdjustment]
+    ) -> tuple[Account, Adjustment]:
         valid = posting.item
-        balance = ZERO if state is None else state
-        new_balance = add(balance, valid.delta)
-        refusal = self._refusal(new_balance)
+        account = Account(ZERO) if state is None else state
+        new_balance = add(account.balance, valid.delta)
+        refusal = self._refusal(new_balance, account.held)
         if refusal == "insufficient":
+            held = (
+                f" ({format_decimal(account.held)} held, "
+                f"{format_decimal(account.available)} available)"
+                if account.held
+                else ""
+            )
             raise NotAllowed(
                 f"insufficient points: customer {valid.customer_id} has a balance of "
-                f"{format_decimal(balance)}, cannot apply {format_decimal(valid.delta)}"
+                f"{format_decimal(account.balance)}{held}, "
+                f"cannot apply {format_decimal(valid.delta)}"
             )
         if refusal == "too_large":
             raise NotAllowed("the resulting balance would exceed 10^20 points")
@@ -173,21 +208,21 @@ class _PointsFace:
             delta=valid.delta,
             reason=valid.reason,
             balance_after=new_balance,
-            created_at=self._now,
+            created_at=self.now,
         )
-        return new_balance, adjustment
+        return Account(new_balance, account.held), adjustment
 
     async def write(
         self,
         conn: AsyncConnection,
-        states: Mapping[str, tuple[Decimal | None, Decimal]],
-        entries: Sequence[tuple[ledger.Posting[_ValidAdjustment], Adjustment]],
+        states: Mapping[str, tuple[Account | None, Account]],
+        entries: Sequence[tuple[ledger.Posting[ValidAdjustment], Adjustment]],
     ) -> None:
         for customer_id, (before, after) in states.items():
             if before is None:
-                await store.create_account(conn, customer_id, after, self._now)
+                await store.create_account(conn, customer_id, after.balance, self.now)
             else:
-                await store.set_balance(conn, customer_id, after, self._now)
+                await store.set_balance(conn, customer_id, after.balance, self.now)
         await store.insert_adjustments(
             conn,
             [
@@ -221,7 +256,7 @@ class Points:
                 return done
 
         async def work(conn: AsyncConnection) -> AdjustResult:
-            [posted] = await ledger.post(conn, self._face(), [_posting(valid)])
+            [posted] = await ledger.post(conn, self.face(), [posting(valid)])
             history = await self._history(conn, valid.customer_id) if include_history else []
             return AdjustResult(posted.entry, history, posted.replayed)
 
@@ -231,7 +266,7 @@ class Points:
         """All or nothing, applied in request order."""
         validation.batch(len(requests), "adjustments")
         violations = Violations()
-        valid: list[_ValidAdjustment] = []
+        valid: list[ValidAdjustment] = []
         for index, request in enumerate(requests):
             try:
                 valid.append(_validate(request, f"adjustments[{index}]."))
@@ -246,15 +281,15 @@ class Points:
         async def work(conn: AsyncConnection) -> list[Adjustment]:
             posted = await ledger.post(
                 conn,
-                self._face(),
-                [_posting(v) for v in valid],
+                self.face(),
+                [posting(v) for v in valid],
                 label=lambda index: f"adjustments[{index}]",
             )
             return [p.entry for p in posted]
 
         return await self._db.run(work)
 
-    async def _adjust_batch_direct(self, valid: list[_ValidAdjustment]) -> list[Adjustment] | None:
+    async def _adjust_batch_direct(self, valid: list[ValidAdjustment]) -> list[Adjustment] | None:
         """PostgreSQL's set-based batch for the common case (no key used before, no
         refusal); None leaves the batch to the locking path, which decides it."""
         assert self._db.direct is not None
@@ -263,12 +298,15 @@ class Points:
             return None
         now = datetime.now(UTC)
 
-        def plan(balances: dict[str, Decimal]) -> list[dict[str, Any]] | None:
-            running = dict(balances)
+        def plan(accounts: dict[str, tuple[Decimal, Decimal]]) -> list[dict[str, Any]] | None:
+            # The row's held counts expired holds too: a refusal it causes goes
+            # to the locking path, which settles expiry and decides.
+            running = {c: balance for c, (balance, _) in accounts.items()}
             rows = []
             for item in valid:
                 balance = add(running.get(item.customer_id, ZERO), item.delta)
-                if self._refusal(balance) is not None:
+                held = accounts.get(item.customer_id, (ZERO, ZERO))[1]
+                if self._refusal(balance, held) is not None:
                     return None
                 running[item.customer_id] = balance
                 rows.append(
@@ -297,7 +335,7 @@ class Points:
         ]
 
     async def _adjust_direct(
-        self, valid: _ValidAdjustment, include_history: bool
+        self, valid: ValidAdjustment, include_history: bool
     ) -> AdjustResult | None:
         """PostgreSQL's one-statement path for the common case; None leaves the
         request to the locking path (replays, refusals, races), which decides it."""
@@ -337,13 +375,19 @@ class Points:
         )
         return AdjustResult(adjustment, [Adjustment(**row) for row in rows])
 
-    def _face(self) -> _PointsFace:
-        return _PointsFace(self._refusal, datetime.now(UTC))
+    def face(self) -> PointsFace:
+        """The points face of the ledger engine, for one transaction (its `now`)."""
+        return PointsFace(self._refusal, datetime.now(UTC))
 
-    def _refusal(self, balance: Decimal) -> str | None:
+    @property
+    def allow_negative(self) -> bool:
+        return self._allow_negative
+
+    def _refusal(self, balance: Decimal, held: Decimal = ZERO) -> str | None:
         """Why a resulting balance is not allowed, or None: the one balance rule
-        (the PostgreSQL one-statement path states it as its floor and ceiling)."""
-        if balance < 0 and not self._allow_negative:
+        (the PostgreSQL one-statement path states it as its floor and ceiling).
+        Held points are not the customer's to spend: the floor is on balance - held."""
+        if subtract(balance, held) < 0 and not self._allow_negative:
             return "insufficient"
         if abs(balance) >= MAX_BALANCE:
             return "too_large"
@@ -351,25 +395,31 @@ class Points:
 
     async def _history(self, conn: AsyncConnection, customer_id: str) -> list[Adjustment]:
         rows = await store.adjustments_page(conn, customer_id, before_seq=None, limit=HISTORY_LIMIT)
-        return [_adjustment(row) for row in rows]
+        return [adjustment_of(row) for row in rows]
 
     async def balance(self, customer_id: str, *, include_history: bool) -> Balance:
         customer_id = _customer_id(customer_id)
+        now = datetime.now(UTC)
         if self._db.direct is not None:
             found = await store.balance_direct(
-                self._db.direct, customer_id, history=HISTORY_LIMIT if include_history else 0
+                self._db.direct,
+                customer_id,
+                history=HISTORY_LIMIT if include_history else 0,
+                now=now,
             )
             if found is None:
                 return Balance(customer_id, ZERO, None, [])
-            balance, updated_at, rows = found
-            return Balance(customer_id, balance, updated_at, [Adjustment(**row) for row in rows])
+            balance, held, updated_at, rows = found
+            entries = [Adjustment(**row) for row in rows]
+            return Balance(customer_id, balance, updated_at, entries, held)
 
         async def work(conn: AsyncConnection) -> Balance:
             account = await store.get_account(conn, customer_id)
             if account is None:
                 return Balance(customer_id, ZERO, None, [])
+            held = ZERO if account.held == 0 else await holds_store.held_now(conn, customer_id, now)
             history = await self._history(conn, customer_id) if include_history else []
-            return Balance(customer_id, account.balance, account.updated_at, history)
+            return Balance(customer_id, account.balance, account.updated_at, history, held)
 
         return await self._db.run(work)
 
@@ -385,6 +435,6 @@ class Points:
                 conn, customer_id, before_seq=before, limit=limit + 1
             )
             rows, token = page_of(rows, limit, f"points:{customer_id}", lambda row: row.seq)
-            return AdjustmentPage([_adjustment(row) for row in rows], token)
+            return AdjustmentPage([adjustment_of(row) for row in rows], token)
 
         return await self._db.run(work)

@@ -46,6 +46,11 @@ class PointAccount(Base):
 
     customer_id: Mapped[str] = mapped_column(String(255), primary_key=True)
     balance: Mapped[Decimal] = mapped_column(Money)
+    # The points of the account's holds whose status is "active", expired or not:
+    # an upper bound of what is reserved, changed only under the row lock, so the
+    # one-statement paths can check `balance + delta - held >= floor` on the row
+    # alone (conservative; the locking path counts expiry exactly).
+    held: Mapped[Decimal] = mapped_column(Money, server_default=text("0"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -65,6 +70,55 @@ class PointAdjustment(Base):
     balance_after: Mapped[Decimal] = mapped_column(Money)
     idempotency_key: Mapped[str | None] = mapped_column(String(255))
     request_hash: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PointsHold(Base):
+    """Points reserved for a purpose (a cart) until captured, released or expired.
+    Expiry is a time, not a state change: an "active" hold past expires_at
+    reserves nothing, whoever reads it (the locking path then marks it expired)."""
+
+    __tablename__ = "point_holds"
+    __table_args__ = (
+        UniqueConstraint("customer_id", "idempotency_key"),
+        Index("ix_point_holds_customer_seq", "customer_id", "seq"),
+        Index("ix_point_holds_reference_id", "reference_id"),
+    )
+
+    seq: Mapped[int] = mapped_column(SequenceId, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(40), unique=True)
+    customer_id: Mapped[str] = mapped_column(String(255), ForeignKey("point_accounts.customer_id"))
+    points: Mapped[Decimal] = mapped_column(Money)
+    status: Mapped[str] = mapped_column(String(16))
+    reference: Mapped[str] = mapped_column(String(255))
+    reference_id: Mapped[str] = mapped_column(String(255))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    captured_points: Mapped[Decimal | None] = mapped_column(Money)
+    adjustment_id: Mapped[str | None] = mapped_column(String(40))
+    idempotency_key: Mapped[str | None] = mapped_column(String(255))
+    request_hash: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class OrderPointsEntry(Base):
+    """What an order did to its customer's points: one "earn" (entry_key "") and
+    any number of keyed "reverse" entries. An order's earned and reversed totals
+    are sums over its few entries, read under the account's row lock."""
+
+    __tablename__ = "order_point_entries"
+    __table_args__ = (UniqueConstraint("customer_id", "order_id", "kind", "entry_key"),)
+
+    seq: Mapped[int] = mapped_column(SequenceId, primary_key=True, autoincrement=True)
+    customer_id: Mapped[str] = mapped_column(String(255), ForeignKey("point_accounts.customer_id"))
+    order_id: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(8))
+    entry_key: Mapped[str] = mapped_column(String(255))
+    # What was asked (empty for "all that is left") and what moved.
+    requested: Mapped[str] = mapped_column(String(48))
+    points: Mapped[Decimal] = mapped_column(Money)
+    adjustment_id: Mapped[str | None] = mapped_column(String(40))
+    request_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

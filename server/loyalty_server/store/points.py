@@ -33,7 +33,7 @@ ADJUSTMENT_COLUMNS = (
 )
 _NO_CURSOR = 2**63 - 1
 
-_account = select(_accounts.c.balance, _accounts.c.updated_at).where(
+_account = select(_accounts.c.balance, _accounts.c.held, _accounts.c.updated_at).where(
     _accounts.c.customer_id == bindparam("customer_id")
 )
 _lock_account = _account.with_for_update()
@@ -48,6 +48,7 @@ _by_key = select(*ADJUSTMENT_COLUMNS, _ledger.c.request_hash).where(
     _ledger.c.idempotency_key == bindparam("idempotency_key"),
 )
 _insert_adjustment = insert(_ledger)
+_adjustment_by_id = select(*ADJUSTMENT_COLUMNS).where(_ledger.c.id == bindparam("adjustment_id"))
 _page = (
     select(*ADJUSTMENT_COLUMNS, _ledger.c.seq)
     .where(_ledger.c.customer_id == bindparam("customer_id"), _ledger.c.seq < bindparam("before"))
@@ -76,11 +77,11 @@ def _lock_or_create_many(dialect: str) -> Any:
 
 async def lock_accounts(
     conn: AsyncConnection, customer_ids: Sequence[str], now: datetime
-) -> dict[str, Decimal]:
+) -> dict[str, tuple[Decimal, Decimal]]:
     """Lock (creating at balance 0 where absent) every account of a multi-customer
     write, in code-point order, before anything else of it: the one lock order every
     path follows, so no two writes can wait for each other in a cycle. Created
-    accounts vanish with a rolled-back transaction."""
+    accounts vanish with a rolled-back transaction. Returns (balance, held) each."""
     ordered = sorted(set(customer_ids))  # str order = code points = COLLATE "C"
     rows = [
         {"customer_id": c, "balance": Decimal(0), "created_at": now, "updated_at": now}
@@ -88,11 +89,11 @@ async def lock_accounts(
     ]
     await conn.execute(_lock_or_create_many(conn.dialect.name), rows)
     found = await conn.execute(
-        select(_accounts.c.customer_id, _accounts.c.balance).where(
+        select(_accounts.c.customer_id, _accounts.c.balance, _accounts.c.held).where(
             _accounts.c.customer_id.in_(ordered)
         )
     )
-    return {row.customer_id: row.balance for row in found}
+    return {row.customer_id: (row.balance, row.held) for row in found}
 
 
 async def get_account(conn: AsyncConnection, customer_id: str) -> AnyRow | None:
@@ -123,6 +124,10 @@ async def adjustment_by_key(
     return (await conn.execute(_by_key, params)).first()
 
 
+async def adjustment_by_id(conn: AsyncConnection, adjustment_id: str) -> AnyRow | None:
+    return (await conn.execute(_adjustment_by_id, {"adjustment_id": adjustment_id})).first()
+
+
 async def insert_adjustments(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
     await conn.execute(_insert_adjustment, rows)
 
@@ -146,7 +151,11 @@ async def adjustments_page(
 # updates an existing account, so it never creates one. An item that returns no
 # row was not the simple case and wrote nothing: the caller takes the locking
 # path, which gives the exact answer (replay, conflict, insufficient points,
-# bounds). Accounts are taken (inserted or locked) in one pass in code-point
+# bounds). The floor applies to the available points, balance - held, with the
+# row's held (every active hold, expired or not: never less than what is really
+# reserved), so a hold's points cannot be spent here; a debit refused only
+# because of an expired hold goes to the locking path, which settles expiry.
+# Accounts are taken (inserted or locked) in one pass in code-point
 # order, the order every multi-account write follows (batches: _LOCK_MANY_SQL and
 # lock_accounts), so no cycle can form; group commit's lock_timeout (store/db.py)
 # only keeps one locked row from holding up its batch-mates.
@@ -166,7 +175,7 @@ ADJUST_MANY_SQL = """WITH input AS (
     ORDER BY i.customer_id COLLATE "C"
     ON CONFLICT (customer_id) DO UPDATE
         SET balance = a.balance + excluded.balance, updated_at = excluded.updated_at
-        WHERE a.balance + excluded.balance >= %(floor)s
+        WHERE a.balance + excluded.balance - a.held >= %(floor)s
           AND a.balance + excluded.balance < %(ceiling)s
     RETURNING a.customer_id, a.balance
 ), ledger AS (
@@ -267,7 +276,7 @@ async def adjust_with_history(
 _LOCK_MANY_SQL = """INSERT INTO point_accounts AS a (customer_id, balance, created_at, updated_at)
 SELECT c, 0, %(now)s, %(now)s FROM unnest(%(ids)s::text[]) AS t(c) ORDER BY c COLLATE "C"
 ON CONFLICT (customer_id) DO UPDATE SET updated_at = a.updated_at WHERE false"""
-_LOCKED_SQL = """SELECT customer_id, balance FROM point_accounts
+_LOCKED_SQL = """SELECT customer_id, balance, held FROM point_accounts
 WHERE customer_id = ANY(%(ids)s::text[])"""
 _KEYS_USED_SQL = """SELECT 1 FROM point_adjustments AS a
 JOIN unnest(%(customers)s::text[], %(keys)s::text[]) AS k(customer_id, idempotency_key)
@@ -292,10 +301,11 @@ async def adjust_batch_direct(
     pool: DirectPool,
     customer_ids: list[str],
     keys: list[tuple[str, str]],
-    plan: Callable[[dict[str, Decimal]], list[dict[str, Any]] | None],
+    plan: Callable[[dict[str, tuple[Decimal, Decimal]]], list[dict[str, Any]] | None],
     now: datetime,
 ) -> list[dict[str, Any]] | None:
-    """Lock the accounts (see _LOCK_MANY_SQL), let `plan` turn their balances into
+    """Lock the accounts (see _LOCK_MANY_SQL), let `plan` turn their (balance, held)
+    into
     ledger rows (in order, each with id, customer_id, delta, reason, balance_after,
     idempotency_key, request_hash), write them and the final balances. None, with
     nothing written, when a key was used before or `plan` refuses: the locking path
@@ -306,7 +316,7 @@ async def adjust_batch_direct(
             await conn.execute(_LOCK_MANY_SQL, {"ids": ids, "now": now})
             locked = await (await conn.execute(_LOCKED_SQL, {"ids": ids})).fetchall()
             # An account created just now reads 0, as an absent one would.
-            balances: dict[str, Decimal] = {row[0]: row[1] for row in locked}
+            balances = {row[0]: (row[1], row[2]) for row in locked}
             if keys:
                 params = {"customers": [c for c, _ in keys], "keys": [k for _, k in keys]}
                 if await (await conn.execute(_KEYS_USED_SQL, params)).fetchone():
@@ -330,10 +340,15 @@ async def adjust_batch_direct(
         return None
 
 
-# PostgreSQL read (store/direct.py): the balance and, optionally, the last N
-# adjustments in one statement, so both come from one snapshot.
+# PostgreSQL read (store/direct.py): the balance, what unexpired holds reserve
+# (looked up only when the row says something is held) and, optionally, the last
+# N adjustments in one statement, so all come from one snapshot.
 _BALANCE_SQL = """SELECT a.balance, a.updated_at, h.id, h.delta, h.reason, h.balance_after,
-       h.created_at
+       h.created_at,
+       CASE WHEN a.held = 0 THEN 0 ELSE (
+           SELECT COALESCE(sum(p.points), 0) FROM point_holds AS p
+           WHERE p.customer_id = a.customer_id AND p.status = 'active'
+             AND p.expires_at > %(now)s) END
 FROM point_accounts AS a
 LEFT JOIN LATERAL (
     SELECT id, delta, reason, balance_after, created_at, seq FROM point_adjustments
@@ -344,13 +359,15 @@ ORDER BY h.seq DESC"""
 
 
 async def balance_direct(
-    pool: DirectPool, customer_id: str, *, history: int
-) -> tuple[Decimal, datetime, list[dict[str, Any]]] | None:
-    """(balance, updated_at, last `history` adjustments newest first), or None when
-    the customer has no account."""
+    pool: DirectPool, customer_id: str, *, history: int, now: datetime
+) -> tuple[Decimal, Decimal, datetime, list[dict[str, Any]]] | None:
+    """(balance, held at `now`, updated_at, last `history` adjustments newest
+    first), or None when the customer has no account."""
     async with pool.connection() as conn:
         cursor = await conn.execute(
-            _BALANCE_SQL, {"customer_id": customer_id, "limit": history}, prepare=True
+            _BALANCE_SQL,
+            {"customer_id": customer_id, "limit": history, "now": now},
+            prepare=True,
         )
         rows = await cursor.fetchall()
     if not rows:
@@ -367,4 +384,4 @@ async def balance_direct(
         for r in rows
         if r[2] is not None
     ]
-    return rows[0][0], rows[0][1].astimezone(UTC), entries
+    return rows[0][0], rows[0][7], rows[0][1].astimezone(UTC), entries
