@@ -131,6 +131,15 @@ def test_points_scenario(grpcurl_bin: str, loyalty_server: ServerProcess, uid: s
         reasons = {d["@type"].rsplit(".", 1)[1]: d for d in invalid["details"]}
         assert reasons["ErrorInfo"]["reason"] == "INVALID_DATA"
         assert reasons["BadRequest"]["field_violations"][0]["field"] == "delta"
+    # A number in another notation: the message says what to send instead.
+    for delta, plain in [("1e3", "1000"), ("+5", "5"), (" 10", "10")]:
+        invalid = error(
+            grpcurl_bin, target, "AdjustPoints", {"customer_id": customer, "delta": delta}
+        )
+        assert invalid["message"] == (
+            f'delta must be a non-zero number in plain decimal notation, as "{plain}"'
+            ' (no exponent, "+", spaces or "_")'
+        )
 
     listed = ok(
         grpcurl_bin, target, "ListPointAdjustments", {"customer_id": customer, "page_size": 1}

@@ -71,3 +71,44 @@ def test_positive_only() -> None:
             "-1", "amount", message="amount must be a positive number", allow_negative=False
         )
     assert parse_decimal("1", "amount", message="x", allow_negative=False) == 1
+
+
+HINT = '(no exponent, "+", spaces or "_")'
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("1e3", f'{MESSAGE} in plain decimal notation, as "1000" {HINT}'),
+        ("+5", f'{MESSAGE} in plain decimal notation, as "5" {HINT}'),
+        (" 10", f'{MESSAGE} in plain decimal notation, as "10" {HINT}'),
+        ("1_000", f'{MESSAGE} in plain decimal notation, as "1000" {HINT}'),
+        ("-2.50E1", f'{MESSAGE} in plain decimal notation, as "-25" {HINT}'),
+        # The value's own fault comes first: fixing the notation alone would not do.
+        ("0e3", MESSAGE),
+        ("1e-9", f"{MESSAGE} with at most 6 decimal places"),
+        ("1e20", f"{MESSAGE} below 10^15 in magnitude"),
+        ("0.0000001", f"{MESSAGE} with at most 6 decimal places"),
+        ("1" + "0" * 15, f"{MESSAGE} below 10^15 in magnitude"),
+        # Not a number at all: the field's sentence alone.
+        ("abc", MESSAGE),
+        ("", MESSAGE),
+        ("0", MESSAGE),
+        ("NaN", MESSAGE),
+        ("Infinity", MESSAGE),
+        ("1,000", MESSAGE),
+    ],
+)
+def test_each_message_says_what_is_accepted(raw: str, expected: str) -> None:
+    with pytest.raises(InvalidData) as refused:
+        parse(raw)
+    assert refused.value.message == expected
+    assert [(v.field, v.description) for v in refused.value.violations] == [("delta", expected)]
+
+
+def test_a_sign_the_field_refuses_keeps_the_sentence() -> None:
+    with pytest.raises(InvalidData) as refused:
+        parse_decimal(
+            "-1e2", "amount", message="amount must be a positive number", allow_negative=False
+        )
+    assert refused.value.message == "amount must be a positive number"

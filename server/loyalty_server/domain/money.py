@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from decimal import Context, Decimal
+from decimal import Context, Decimal, InvalidOperation
 
 from .errors import InvalidData
 
@@ -25,19 +25,45 @@ _MAX_TEXT = 40
 def parse_decimal(raw: str, field: str, *, message: str, allow_negative: bool) -> Decimal:
     """Parse a wire decimal; refuse zero, excess scale, huge magnitudes and odd notations.
 
-    `message` is the one sentence callers see for any bad value of this field
-    (e.g. "delta must be a non-zero number"), so clients can rely on it.
+    Every refusal's message starts with `message`, the field's one sentence (e.g.
+    "delta must be a non-zero number"), so clients can rely on that prefix; what
+    follows it, when anything does, says what would be accepted:
+
+    - "... with at most 6 decimal places" (excess scale),
+    - "... below 10^15 in magnitude",
+    - '... in plain decimal notation, as "1000" (no exponent, "+", spaces or "_")'
+      when the text is a number in another notation (`1e3`, `+5`, ` 10`, `1_000`)
+      whose value would be accepted.
     """
-    if len(raw) > _MAX_TEXT or not _DECIMAL.fullmatch(raw):
-        raise InvalidData.field(field, message)
-    value = Decimal(raw)
-    if value.is_zero() or (value < 0 and not allow_negative):
+    plain = len(raw) <= _MAX_TEXT and _DECIMAL.fullmatch(raw) is not None
+    value = Decimal(raw) if plain else _lenient(raw)
+    if value is None or value.is_zero() or (value < 0 and not allow_negative):
         raise InvalidData.field(field, message)
     if scale(value) > MAX_SCALE:
         raise InvalidData.field(field, f"{message} with at most {MAX_SCALE} decimal places")
     if abs(value) >= MAX_MAGNITUDE:
         raise InvalidData.field(field, f"{message} below 10^15 in magnitude")
+    if not plain:
+        raise InvalidData.field(field, f"{message} {notation_hint(value)}")
     return value
+
+
+def notation_hint(value: Decimal) -> str:
+    """What to send instead of a number written in a notation the wire refuses."""
+    return (
+        f'in plain decimal notation, as "{format_decimal(value)}" (no exponent, "+", spaces or "_")'
+    )
+
+
+def _lenient(raw: str) -> Decimal | None:
+    """The finite value Python would read in `raw` (exponent, sign, spaces, "_"), if any."""
+    if len(raw) > _MAX_TEXT:
+        return None
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        return None
+    return value if value.is_finite() else None
 
 
 def scale(value: Decimal) -> int:
