@@ -12,7 +12,7 @@ import { dirname, join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 import * as grpc from "@grpc/grpc-js"
 import * as protoLoader from "@grpc/proto-loader"
-import { createHash } from "node:crypto"
+import { createHash, randomBytes } from "node:crypto"
 import { freePort, serveHelp, startServer } from "../../test/helpers/server.mjs"
 
 const APP = resolve(dirname(fileURLToPath(import.meta.url)), "..")
@@ -20,7 +20,9 @@ const REPO_PROTOS = resolve(APP, "..", "..", "protos")
 const require = createRequire(join(APP, "package.json"))
 const pg = require("pg")
 
-const DB_NAME = process.env.MEDUSA_TEST_DB || "medusa_loyalty_test"
+// A database of this run only (MEDUSA_TEST_DB is a prefix): two runs on one
+// PostgreSQL never share, drop or terminate each other's databases. Dropped at the end.
+const DB_NAME = `${process.env.MEDUSA_TEST_DB || "medusa_loyalty_test"}_${Date.now().toString(36)}_${randomBytes(3).toString("hex")}`
 const PG_ADMIN_URL = process.env.MEDUSA_TEST_PG_URL || "postgres://postgres@localhost:5432/postgres"
 const DATABASE_URL = PG_ADMIN_URL.replace(/\/[^/]*$/, `/${DB_NAME}`)
 // Kept outside the repo tree.
@@ -133,23 +135,32 @@ async function http(method, path, { token, body, headers = {}, note } = {}) {
   return { status: res.status, body: json }
 }
 
-async function resetDatabase() {
+async function pgAdmin(sql, params) {
   const client = new pg.Client({ connectionString: PG_ADMIN_URL })
   await client.connect()
   try {
-    await client.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [DB_NAME])
-    await client.query(`DROP DATABASE IF EXISTS "${DB_NAME}"`)
-    await client.query(`CREATE DATABASE "${DB_NAME}"`)
+    return await client.query(sql, params)
   } finally {
     await client.end()
   }
 }
 
+/** Creates this run's own database (its name is unique, so nothing else uses it). */
+async function createDatabase() {
+  await pgAdmin(`CREATE DATABASE "${DB_NAME}"`)
+}
+
+/** Drops this run's database; only this run's own sessions can be on it. */
+async function dropDatabase() {
+  await pgAdmin(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [DB_NAME])
+  await pgAdmin(`DROP DATABASE IF EXISTS "${DB_NAME}"`)
+}
+
 before(async () => {
-  console.log(`# medusa logs: ${LOG_DIR}`)
+  console.log(`# medusa logs: ${LOG_DIR}, database ${DB_NAME}`)
   writeFileSync(TRANSCRIPT, "")
   writeFileSync(EVENTS_FILE, "")
-  await resetDatabase()
+  await createDatabase()
   // A port nothing listens on: the app must boot for db:migrate and user anyway.
   deadAddress = `127.0.0.1:${await freePort()}`
   const sha = TOKEN && createHash("sha256").update(TOKEN).digest("hex")
@@ -199,6 +210,7 @@ after(async () => {
     clearTimeout(timer)
   }
   await loyaltyServer?.stop()
+  await dropDatabase()
 })
 
 describe("Medusa app boots with the loyalty server down", () => {
