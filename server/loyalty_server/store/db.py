@@ -65,9 +65,35 @@ MAX_SQLITE_QUEUE = 256
 POOL_WAIT_S = 5.0
 
 
+def _multihost(url: str) -> URL:
+    """Parse `url`, accepting libpq's multi-host form (docs/high-availability.md).
+
+    `postgresql://u@h1:p1,h2:p2/db?target_session_attrs=read-write` (which SQLAlchemy
+    cannot parse) and SQLAlchemy's `?host=h1:p1&host=h2:p2` both become one URL with
+    the query `host=h1,h2&port=p1,p2`, which libpq (psycopg) reads as a host list.
+    """
+    scheme, sep, rest = url.partition("://")
+    netloc, slash, tail = rest.partition("/")
+    userinfo, at, hostlist = netloc.rpartition("@")
+    hosts: list[str] = []
+    if sep and "," in hostlist:
+        hosts = hostlist.split(",")
+        url = f"{scheme}://{userinfo}{at}{slash}{tail}"
+    parsed = make_url(url)
+    given = parsed.query.get("host")
+    if isinstance(given, tuple):
+        hosts = list(given)
+    if not hosts:
+        return parsed
+    pairs = [h.rpartition(":")[::2] if ":" in h else (h, "") for h in hosts]
+    names = ",".join(name for name, _ in pairs)
+    ports = ",".join(port for _, port in pairs)
+    return parsed.update_query_dict({"host": names, "port": ports})
+
+
 def async_url(url: str) -> URL:
     """The asyncio driver URL for a user-facing one (sqlite:///x.db, postgresql://...)."""
-    parsed = make_url(url)
+    parsed = _multihost(url)
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         return parsed.set(drivername="sqlite+aiosqlite")

@@ -49,9 +49,12 @@ def _conninfo(url: URL, lock_timeout_ms: int | None) -> str:
     query = {k: str(v) for k, v in url.query.items() if isinstance(v, str)}
     if lock_timeout_ms is not None:
         query["options"] = f"{query.get('options', '')} -c lock_timeout={lock_timeout_ms}".strip()
+    # A host list (host=h1,h2&port=p1,p2, see db._multihost) comes in the query.
+    host = query.pop("host", url.host or "127.0.0.1")
+    port = query.pop("port", str(url.port or 5432))
     return psycopg.conninfo.make_conninfo(
-        host=url.host or "127.0.0.1",
-        port=str(url.port or 5432),
+        host=host,
+        port=port,
         user=url.username or "",
         password=url.password or "",
         dbname=url.database or "",
