@@ -56,7 +56,7 @@ def target(loyalty_server: Any) -> str:
 
 @pytest.fixture
 def env(target: str) -> dict[str, str]:
-    return {"LOYALTY_TARGET": target}
+    return {"LOYALTY_ADDRESS": target}
 
 
 # ---------------------------------------------------------------- points
@@ -450,15 +450,35 @@ def test_non_finite_timeout_is_refused(uid: str) -> None:
         assert "timeout must be a positive, finite number" in from_env.err
 
 
-def test_target_flag_wins_over_environment(target: str, uid: str) -> None:
+def _dead_address() -> str:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        dead = f"127.0.0.1:{s.getsockname()[1]}"
-    env = {"LOYALTY_TARGET": dead}
-    before = loyalty("--target", target, "points", "balance", f"cus_{uid}", env=env)
-    assert before.code == 0, before.err
-    after = loyalty("points", "balance", f"cus_{uid}", "--target", target, env=env)
-    assert after.code == 0, after.err
+        return f"127.0.0.1:{s.getsockname()[1]}"
+
+
+def test_address_flag_wins_over_environment(target: str, uid: str) -> None:
+    dead = _dead_address()
+    for env in ({"LOYALTY_ADDRESS": dead}, {"LOYALTY_TARGET": dead}):
+        for flag in ("--address", "--target"):  # --target: the flag's former name
+            before = loyalty(flag, target, "points", "balance", f"cus_{uid}", env=env)
+            assert before.code == 0, (env, flag, before.err)
+            after = loyalty("points", "balance", f"cus_{uid}", flag, target, env=env)
+            assert after.code == 0, (env, flag, after.err)
+
+
+def test_address_environment_names(target: str, uid: str) -> None:
+    """LOYALTY_ADDRESS (the adapter's name too); LOYALTY_TARGET, the former name, still works
+    and gives way to LOYALTY_ADDRESS when both are set."""
+    args = ("points", "balance", f"cus_{uid}", "--timeout", "2")
+    assert loyalty(*args, env={"LOYALTY_ADDRESS": target}).code == 0
+    assert loyalty(*args, env={"LOYALTY_TARGET": target}).code == 0
+    both = loyalty(*args, env={"LOYALTY_ADDRESS": target, "LOYALTY_TARGET": _dead_address()})
+    assert both.code == 0, both.err
+    dead = loyalty(*args, env={"LOYALTY_ADDRESS": _dead_address(), "LOYALTY_TARGET": target})
+    assert dead.code == 1 and "UNAVAILABLE" in dead.err
+    usage = loyalty("--help")
+    assert "--address ADDRESS, --target ADDRESS" in usage.out
+    assert "LOYALTY_ADDRESS" in usage.out
 
 
 # ---------------------------------------------------------------- tokens
@@ -480,7 +500,7 @@ def test_token_from_environment_or_flag(keyed_target: str, uid: str) -> None:
     assert anonymous.code == 1
     assert json.loads(anonymous.err)["error"]["reason"] == "UNAUTHORIZED"
 
-    from_env = loyalty(*args, env={"LOYALTY_TARGET": keyed_target, "LOYALTY_TOKEN": TOKEN})
+    from_env = loyalty(*args, env={"LOYALTY_ADDRESS": keyed_target, "LOYALTY_TOKEN": TOKEN})
     assert from_env.code == 0, from_env.err
     from_flag = loyalty(*args, "--token", TOKEN, env={"LOYALTY_TARGET": keyed_target})
     assert from_flag.code == 0, from_flag.err

@@ -2,8 +2,9 @@
 
 Human-readable tables by default, ``--json`` for scripts. Exit status: 0 on success,
 1 when the service answered with an error (or could not be reached), 2 for bad
-command-line input. Target and token come from ``--target``/``LOYALTY_TARGET`` and
-``--token``/``LOYALTY_TOKEN``.
+command-line input. The server's address and the token come from
+``--address``/``LOYALTY_ADDRESS`` (``--target``/``LOYALTY_TARGET`` still work) and
+``--token``/``LOYALTY_TOKEN``, the names the Medusa adapter reads too.
 """
 
 from __future__ import annotations
@@ -615,9 +616,12 @@ def _connection_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
 
     g = parser.add_argument_group("connection and output")
     g.add_argument(
+        "--address",
         "--target",
+        dest="address",
         default=default(None),
-        help=f"host:port of the loyalty service (env LOYALTY_TARGET; default {DEFAULT_TARGET})",
+        help=f"host:port of the loyalty service (env LOYALTY_ADDRESS, formerly LOYALTY_TARGET; "
+        f"default {DEFAULT_TARGET})",
     )
     g.add_argument(
         "--token",
@@ -871,7 +875,9 @@ def _env_flag(name: str) -> bool:
 
 def make_client(args: argparse.Namespace) -> LoyaltyClient:
     env = os.environ
-    target = args.target or env.get("LOYALTY_TARGET") or DEFAULT_TARGET
+    # LOYALTY_ADDRESS, as the Medusa adapter reads it; LOYALTY_TARGET is the older name.
+    target = args.address or env.get("LOYALTY_ADDRESS") or env.get("LOYALTY_TARGET")
+    target = target or DEFAULT_TARGET
     token = args.token or env.get("LOYALTY_TOKEN") or None
     timeout: float | None = args.timeout
     if timeout is None:

@@ -74,17 +74,33 @@ describe("lazy connect", () => {
     assert.equal(balance.balance, 0)
   })
 
-  it("the default address is LOYALTY_GRPC_ADDRESS, else 127.0.0.1:50051", () => {
-    const saved = process.env.LOYALTY_GRPC_ADDRESS
+  it("the default address is LOYALTY_ADDRESS, else LOYALTY_GRPC_ADDRESS (the former name), else 127.0.0.1:50051; the same for the token and LOYALTY_TIMEOUT_MS", () => {
+    const names = ["ADDRESS", "TOKEN", "TIMEOUT_MS"].flatMap((n) => [`LOYALTY_${n}`, `LOYALTY_GRPC_${n}`])
+    const saved = Object.fromEntries(names.map((n) => [n, process.env[n]]))
     try {
-      delete process.env.LOYALTY_GRPC_ADDRESS
+      for (const n of names) delete process.env[n]
       assert.equal(makeService({}).address, "127.0.0.1:50051")
       process.env.LOYALTY_GRPC_ADDRESS = "10.1.2.3:7000" // never dialled: construction is lazy
       assert.equal(makeService(undefined).address, "10.1.2.3:7000")
+      process.env.LOYALTY_ADDRESS = "10.1.2.4:7000" // the name the loyalty CLI reads too
+      assert.equal(makeService(undefined).address, "10.1.2.4:7000")
       assert.equal(makeService({ address: "127.0.0.1:1" }).address, "127.0.0.1:1")
+      process.env.LOYALTY_GRPC_TIMEOUT_MS = "3000"
+      assert.equal(pkg.resolveOptions({}).timeoutMs, 3000)
+      process.env.LOYALTY_TIMEOUT_MS = "4000"
+      assert.equal(pkg.resolveOptions({}).timeoutMs, 4000)
+      assert.equal(pkg.resolveOptions({ timeoutMs: 500 }).timeoutMs, 500)
+      assert.equal(pkg.resolveOptions({}).token, undefined)
+      process.env.LOYALTY_GRPC_TOKEN = "old"
+      assert.equal(pkg.resolveOptions({}).token, "old")
+      process.env.LOYALTY_TOKEN = "new"
+      assert.equal(pkg.resolveOptions({}).token, "new")
+      assert.equal(pkg.resolveOptions({ token: "opt" }).token, "opt")
     } finally {
-      if (saved === undefined) delete process.env.LOYALTY_GRPC_ADDRESS
-      else process.env.LOYALTY_GRPC_ADDRESS = saved
+      for (const n of names) {
+        if (saved[n] === undefined) delete process.env[n]
+        else process.env[n] = saved[n]
+      }
     }
   })
 })

@@ -18,24 +18,33 @@ export type TlsOptions =
     }
 
 export type LoyaltyGrpcOptions = {
-  /** host:port of loyalty-server. Default: LOYALTY_GRPC_ADDRESS or 127.0.0.1:50051. */
+  /** host:port of loyalty-server. Default: LOYALTY_ADDRESS or 127.0.0.1:50051. */
   address?: string
-  /** Sent as `authorization: Bearer <token>` on every call. */
+  /** Sent as `authorization: Bearer <token>` on every call. Default: LOYALTY_TOKEN. */
   token?: string
   /** TLS settings; unset or false: plaintext. */
   tls?: TlsOptions
-  /** Deadline of every call, in milliseconds. Default 10000. */
+  /** Deadline of every call, in milliseconds. Default: LOYALTY_TIMEOUT_MS or 10000. */
   timeoutMs?: number
 }
 
 export const DEFAULT_ADDRESS = "127.0.0.1:50051"
 export const DEFAULT_TIMEOUT_MS = 10_000
 
+/**
+ * The environment names: LOYALTY_ + the option in upper snake case, as the server
+ * (`--listen` -> LOYALTY_LISTEN) and the `loyalty` CLI (LOYALTY_ADDRESS, LOYALTY_TOKEN) read
+ * theirs. The LOYALTY_GRPC_* names this adapter read before still work, second.
+ */
+function env(name: "ADDRESS" | "TOKEN" | "TIMEOUT_MS"): string | undefined {
+  return process.env[`LOYALTY_${name}`] || process.env[`LOYALTY_GRPC_${name}`] || undefined
+}
+
 export function resolveOptions(options: LoyaltyGrpcOptions = {}) {
-  const timeout = Number(options.timeoutMs ?? process.env.LOYALTY_GRPC_TIMEOUT_MS ?? DEFAULT_TIMEOUT_MS)
+  const timeout = Number(options.timeoutMs ?? env("TIMEOUT_MS") ?? DEFAULT_TIMEOUT_MS)
   return {
-    address: options.address || process.env.LOYALTY_GRPC_ADDRESS || DEFAULT_ADDRESS,
-    token: options.token ?? process.env.LOYALTY_GRPC_TOKEN ?? undefined,
+    address: options.address || env("ADDRESS") || DEFAULT_ADDRESS,
+    token: options.token ?? env("TOKEN"),
     tls: options.tls ?? false,
     timeoutMs: Number.isFinite(timeout) && timeout > 0 ? timeout : DEFAULT_TIMEOUT_MS,
   }
