@@ -23,6 +23,7 @@ from .domain.order_points import OrderPointsService
 from .domain.point_holds import PointHolds
 from .domain.points import Points
 from .domain.store_credit import StoreCredit
+from .observe import Observability
 from .store.db import Database
 
 log = logging.getLogger(__name__)
@@ -33,9 +34,10 @@ SERVICE_NAME = loyalty_pb2.DESCRIPTOR.services_by_name["LoyaltyService"].full_na
 class LoyaltyApp:
     """The server and what it owns: the database pool and the health watcher."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, observe: Observability | None = None) -> None:
         self.settings = settings
         self.auth = security.preflight(settings)  # ValueError: refuse to start, say why
+        self.observe = observe or Observability.from_settings(settings)
         interceptors: list[grpc.aio.ServerInterceptor] = [CallInterceptor()]
         if self.auth.enabled:  # outermost: a refused call reaches nothing else
             interceptors.insert(
@@ -45,7 +47,10 @@ class LoyaltyApp:
                     open_health_and_reflection=not settings.auth_health_and_reflection,
                 ),
             )
+        if (observer := self.observe.interceptor()) is not None:
+            interceptors.insert(0, observer)  # sees every call, refused ones too
         self.db = Database(settings.database_url, pool_size=settings.db_pool_size)
+        self.observe.watch_database(self.db)
         self.health = health.aio.HealthServicer()
         self.server = grpc.aio.server(
             interceptors=interceptors,
@@ -95,6 +100,7 @@ class LoyaltyApp:
         )
         for name in ("", SERVICE_NAME):
             await self.health.set(name, status)
+        self.observe.set_serving(serving)
 
     async def _watch_database(self) -> None:
         """Health follows the database: NOT_SERVING while it cannot be reached."""
@@ -133,6 +139,7 @@ class LoyaltyApp:
                 await self._watcher
         await self.server.stop(self.settings.grace_period)
         await self.db.close()
+        self.observe.close()
         log.info("stopped")
 
 

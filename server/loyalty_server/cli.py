@@ -35,6 +35,12 @@ _HELP = {
     "tls_cert": "PEM certificate chain: serve TLS (with --tls-key)",
     "tls_key": "PEM private key of --tls-cert",
     "tls_client_ca": "PEM CA bundle: require client certificates it signed (mutual TLS)",
+    "metrics_listen": "serve Prometheus metrics on host:port (a bare port: 127.0.0.1:port); "
+    "default off",
+    "otel": "OpenTelemetry traces, exported as the OTEL_* variables say (default OTLP to "
+    "localhost:4317); also on when OTEL_EXPORTER_OTLP_ENDPOINT is set; needs the otel extra",
+    "otel_spans_file": "append finished spans as JSON lines to this file (debugging, tests); "
+    "turns traces on",
 }
 _SERVE_ONLY = {
     "listen",
@@ -54,6 +60,9 @@ _SERVE_ONLY = {
     "tls_cert",
     "tls_key",
     "tls_client_ca",
+    "metrics_listen",
+    "otel",
+    "otel_spans_file",
 }
 
 

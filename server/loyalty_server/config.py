@@ -41,6 +41,10 @@ class Settings:
     tls_cert: str = ""
     tls_key: str = ""
     tls_client_ca: str = ""
+    # Observability (docs/observability.md): a Prometheus endpoint, OpenTelemetry traces.
+    metrics_listen: str = ""
+    otel: bool = False
+    otel_spans_file: str = ""
 
     @property
     def embedded(self) -> bool:
@@ -70,6 +74,9 @@ ENVIRONMENT = {
     "tls_cert": "LOYALTY_TLS_CERT",
     "tls_key": "LOYALTY_TLS_KEY",
     "tls_client_ca": "LOYALTY_TLS_CLIENT_CA",
+    "metrics_listen": "LOYALTY_METRICS_LISTEN",
+    "otel": "LOYALTY_OTEL",
+    "otel_spans_file": "LOYALTY_OTEL_SPANS_FILE",
 }
 
 #: Settings only ever read from the environment: a secret on the command line would

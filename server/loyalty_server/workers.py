@@ -21,10 +21,13 @@ import time
 from dataclasses import replace
 from multiprocessing.connection import wait
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import logs
 from .config import Settings
+
+if TYPE_CHECKING:
+    from .observe.metrics import Endpoint
 
 log = logging.getLogger("loyalty_server")
 
@@ -108,13 +111,27 @@ def serve_processes(settings: Settings) -> int:
         log.warning("--listen with port 0 picks a port per process: serving with one worker")
         count = 1
     settings = replace(settings, workers=count)
-    if count == 1:
-        _worker(settings)
-        return 0
-    if not _address_free(settings.listen):
+    if count > 1 and not _address_free(settings.listen):
         log.error("cannot listen on %s: address in use", settings.listen)
         return 1
+    # The metrics endpoint lives here: in the one process, or in the parent, which
+    # adds up what its workers write (multiprocess mode) into one view.
+    endpoint: Endpoint | None = None
+    if settings.metrics_listen:
+        from .observe.metrics import Endpoint
 
+        endpoint = Endpoint(settings.metrics_listen, multiprocess=count > 1)
+    try:
+        if count == 1:
+            _worker(settings)
+            return 0
+        return _supervise(settings, count, endpoint)
+    finally:
+        if endpoint is not None:
+            endpoint.close()
+
+
+def _supervise(settings: Settings, count: int, endpoint: Endpoint | None) -> int:
     stopping: list[int] = []
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
@@ -159,6 +176,10 @@ def serve_processes(settings: Settings) -> int:
                 failed = True
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        if endpoint is not None:
+            for process in processes:
+                if process.pid is not None:
+                    endpoint.worker_exited(process.pid)
     # A worker still starting up when asked to stop ends by the signal itself:
     # it was serving no calls, so that is a clean stop too.
     clean = {0, -signal.SIGTERM} if stopping else {0}

@@ -30,6 +30,7 @@ from typing import Any, Generic, TypeVar
 
 import psycopg
 
+from .. import telemetry
 from .direct import Contended, DirectPool
 
 log = logging.getLogger(__name__)
@@ -130,6 +131,7 @@ class Coalescer(Generic[Item, Result]):
                     self._start_flush()
                 if not batch:
                     return
+                telemetry.group_commit_batch(len(batch))
                 self._cancel_when_abandoned(batch)
                 async with self._pool.connection() as conn:
                     results = await self._statement(conn, [call.item for call in batch])

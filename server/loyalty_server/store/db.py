@@ -12,6 +12,8 @@ from sqlalchemy import Row, event, exc, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from .. import telemetry
+
 if TYPE_CHECKING:
     from .direct import DirectPool
 
@@ -207,10 +209,10 @@ class Database:
         Domain exceptions pass through untouched after the rollback.
         """
         if self.dialect == "sqlite":
-            return await self._run_sqlite(work)
+            return await telemetry.transaction(self.dialect, self._run_sqlite(work))
         # PostgreSQL: a cancelled caller cancels its transaction too (nothing to log
         # later); its WorkRecord stays "unknown", as a commit may race the cancel.
-        return await self._transaction(work)
+        return await telemetry.transaction(self.dialect, self._transaction(work))
 
     async def _run_sqlite(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
         """SQLite writes one transaction at a time (BEGIN IMMEDIATE): calls queue for
@@ -231,7 +233,7 @@ class Database:
         async def in_turn() -> T:
             self._sqlite_queued += 1
             try:
-                await self._sqlite_turn.acquire()
+                await telemetry.waited("sqlite", self._sqlite_turn.acquire())
             finally:
                 self._sqlite_queued -= 1
             try:
