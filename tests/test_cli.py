@@ -154,8 +154,15 @@ def test_points_import_csv(env: dict[str, str], target: str, uid: str, tmp_path:
     again = loyalty("points", "import", str(path), "--batch-size", "1000", "--json", env=env)
     assert again.code == 0, again.err
     body = again.json()
-    assert (body["imported"], body["batches"]) == (2500, 3)
+    assert (body["rows"], body["imported"], body["already_applied"]) == (2500, 0, 2500)
+    assert body["batches"] == 3
     assert len(body["adjustments"]) == 2500
+    text = loyalty("points", "import", str(path), env=env)
+    assert text.out.strip() == (
+        f"Imported 0 adjustment(s) in 3 batch(es) from {path}; 2500 of its 2500 row(s) were "
+        "already applied (an earlier import with the same idempotency keys) and were not "
+        "applied again"
+    )
     with LoyaltyClient(target) as c:
         assert {cu: c.get_points_balance(cu).balance for cu in customers} == expected
 
@@ -187,6 +194,7 @@ def test_points_import_without_keys_is_exactly_once(
     again = loyalty("points", "import", str(path), "--batch-size", "2", "--json", env=env)
     assert again.code == 0, again.err
     assert sorted(a["id"] for a in again.json()["adjustments"]) == sorted(ids)
+    assert (again.json()["imported"], again.json()["already_applied"]) == (0, 8)
     piped = loyalty("points", "import", "-", "--json", env=env, stdin=path.read_text())
     assert piped.code == 0, piped.err
     with LoyaltyClient(target) as c:
@@ -207,9 +215,14 @@ def test_points_import_stops_at_a_bad_batch(
     done = loyalty("points", "import", str(path), "--batch-size", "3", env=env)
     assert done.code == 1
     assert done.out == ""
-    assert "batch 2 (CSV lines 5-7) was not applied" in done.err
-    assert "3 row(s) in 1 earlier batch(es) were applied" in done.err
-    assert "INVALID_DATA" in done.err
+    # The bad row by its CSV line (6), not by its index in the batch.
+    assert done.err == (
+        "loyalty: error: INVALID_DATA: CSV line 6: delta must be a non-zero number; "
+        "batch 2 (CSV lines 5-7) was not applied. 3 row(s) in 1 earlier batch(es) were applied\n"
+    )
+    as_json = loyalty("points", "import", str(path), "--batch-size", "3", "--json", env=env)
+    violations = json.loads(as_json.err)["error"]["field_violations"]
+    assert [v["field"] for v in violations] == ["line 6: delta"]
     with LoyaltyClient(target) as c:
         assert c.get_points_balance(customer).balance == Decimal(3)
 
@@ -218,8 +231,25 @@ def test_points_import_stops_at_a_bad_batch(
     rerun = loyalty("points", "import", str(path), "--batch-size", "3", env=env)
     assert rerun.code == 1
     assert "batch 2 (CSV lines 5-7) was not applied" in rerun.err
+    assert "3 row(s) in 1 earlier batch(es) were applied (3 of them by an earlier import)" in (
+        rerun.err
+    )
     with LoyaltyClient(target) as c:
         assert c.get_points_balance(customer).balance == Decimal(3)
+
+    # A rule's refusal (the server names the item) names the CSV line as well.
+    overdraft = loyalty(
+        "points",
+        "import",
+        "-",
+        env=env,
+        stdin=f"customer_id,delta\n\n{customer},1\n{customer},-99\n",
+    )
+    assert overdraft.code == 1
+    assert overdraft.err.startswith(
+        f"loyalty: error: NOT_ALLOWED: CSV line 4: insufficient points: customer {customer} "
+    )
+    assert "batch 1 (CSV lines 3-4) was not applied" in overdraft.err
 
     stdin = loyalty(
         "points", "import", "-", "--json", env=env, stdin=f"customer_id,delta\n{customer},2\n"

@@ -20,8 +20,8 @@ import os
 import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Any, TextIO
@@ -326,11 +326,55 @@ def _batches(rows: Iterator[_Row], size: int) -> Iterator[list[_Row]]:
         yield batch
 
 
+_ITEM = re.compile(r"adjustments\[(\d+)\]\.?")
+
+
+def _name_lines(error: LoyaltyError, batch: list[_Row]) -> list[int]:
+    """Rewrites the server's item indexes (``adjustments[1]``, 0-based within the batch)
+    as the CSV lines of those rows, in the message and the field violations; returns
+    the lines named."""
+    lines: list[int] = []
+
+    def line_of(match: re.Match[str]) -> int | None:
+        index = int(match.group(1))
+        if index >= len(batch):
+            return None
+        if batch[index].line not in lines:
+            lines.append(batch[index].line)
+        return batch[index].line
+
+    def in_message(match: re.Match[str]) -> str:
+        line = line_of(match)
+        return match.group(0) if line is None else f"CSV line {line}"
+
+    def in_field(field: str) -> str:
+        match = _ITEM.match(field)
+        line = line_of(match) if match else None
+        if match is None or line is None:
+            return field
+        rest = field[match.end() :]
+        return f"line {line}: {rest}" if rest else f"line {line}"
+
+    error.field_violations = tuple(
+        replace(v, field=in_field(v.field)) for v in error.field_violations
+    )
+    error.message = _ITEM.sub(in_message, error.message)
+    return lines
+
+
+def _already_applied(result: Sequence[PointAdjustment], started: datetime) -> int:
+    """Rows the server answered with an earlier adjustment: a used idempotency key
+    (BatchAdjustPoints replays return the original entry, recorded before this import
+    started; a new entry is recorded during it)."""
+    return sum(1 for a in result if a.created_at is not None and a.created_at < started)
+
+
 def cmd_points_import(client: LoyaltyClient, args: argparse.Namespace, out: Output) -> None:
     if not 1 <= args.batch_size <= MAX_BATCH:
         raise UsageError(f"--batch-size must be between 1 and {MAX_BATCH}")
     applied: list[PointAdjustment] = []
     batches = 0
+    already = 0
     try:
         if args.file == "-":
             buffer = getattr(sys.stdin, "buffer", None)
@@ -341,6 +385,7 @@ def cmd_points_import(client: LoyaltyClient, args: argparse.Namespace, out: Outp
     except OSError as exc:
         raise UsageError(f"cannot read {args.file}: {exc.strerror}") from None
     file_key = hashlib.sha256(data).hexdigest()[:16]
+    started = datetime.now(UTC)
     try:
         # utf-8-sig: a byte order mark (spreadsheet exports) is not part of the header.
         stream = io.StringIO(data.decode("utf-8-sig"), newline="")
@@ -348,26 +393,43 @@ def cmd_points_import(client: LoyaltyClient, args: argparse.Namespace, out: Outp
             try:
                 result = client.batch_adjust_points([r.item for r in batch])
             except LoyaltyError as exc:
+                lines = _name_lines(exc, batch)
+                where = ", ".join(str(n) for n in lines)
+                named = f"CSV line {where}: " if len(lines) == 1 else f"CSV lines {where}: "
+                if not lines or "CSV line" in exc.message:
+                    named = ""
                 exc.message = (
-                    f"batch {batches + 1} (CSV lines {batch[0].line}-{batch[-1].line}) "
-                    f"was not applied: {exc.message}. {len(applied)} row(s) in {batches} "
-                    f"earlier batch(es) were applied"
+                    f"{named}{exc.message}; batch {batches + 1} (CSV lines "
+                    f"{batch[0].line}-{batch[-1].line}) was not applied. {len(applied)} "
+                    f"row(s) in {batches} earlier batch(es) were applied"
+                    + (f" ({already} of them by an earlier import)" if already else "")
                 )
                 raise
             applied.extend(result)
+            already += _already_applied(result, started)
             batches += 1
     except (csv.Error, UnicodeDecodeError) as exc:
         raise UsageError(f"{args.file}: {exc}") from None
     summary = {
         "file": args.file,
-        "imported": len(applied),
+        "rows": len(applied),
+        "imported": len(applied) - already,
+        "already_applied": already,
         "batches": batches,
         "adjustments": applied,
     }
-    out.emit(
-        summary,
-        lambda: f"Imported {len(applied)} adjustment(s) in {batches} batch(es) from {args.file}",
-    )
+
+    def text() -> str:
+        new = len(applied) - already
+        done = f"Imported {new} adjustment(s) in {batches} batch(es) from {args.file}"
+        if already:
+            done += (
+                f"; {already} of its {len(applied)} row(s) were already applied (an earlier "
+                f"import with the same idempotency keys) and were not applied again"
+            )
+        return done
+
+    out.emit(summary, text)
 
 
 def cmd_cards_create(client: LoyaltyClient, args: argparse.Namespace, out: Output) -> None:
