@@ -17,3 +17,5 @@ export {
 export { storeCreditJoinerConfig, STORE_CREDIT_SCHEMA } from "./modules/store-credit/joiner"
 export * from "./modules/store-credit/convert"
 export type { IdsInput, StoreCreditModuleOptions } from "./modules/store-credit/service"
+export * from "./modules/loyalty/program"
+export * from "./lib/order-points"

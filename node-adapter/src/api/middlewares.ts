@@ -1,4 +1,4 @@
-import { defineMiddlewares } from "@medusajs/framework/http"
+import { authenticate, defineMiddlewares } from "@medusajs/framework/http"
 
 /**
  * Where Medusa's RBAC feature is on, the Points API needs `loyalty:read`
@@ -21,6 +21,17 @@ export default defineMiddlewares({
       matcher: "/admin/loyalty/points/:customer_id/adjustments",
       methods: ["GET"],
       policies: [{ resource: "loyalty", operation: "read" }],
+    },
+    // The points program's Store routes: a logged-in customer only (session or bearer token).
+    {
+      matcher: "/store/carts/:id/loyalty-points",
+      methods: ["POST", "DELETE"],
+      middlewares: [authenticate("customer", ["session", "bearer"])],
+    },
+    {
+      matcher: "/store/loyalty/points",
+      methods: ["GET"],
+      middlewares: [authenticate("customer", ["session", "bearer"])],
     },
   ],
 })

@@ -407,6 +407,82 @@ export function adjustmentFromProto(a: any): PointAdjustmentDTO {
   }
 }
 
+// ------------------------------------------------------------ points holds and order points
+
+export type PointsHoldStatus = "active" | "captured" | "released" | "expired"
+
+/** Points reserved for a purpose (a cart) until captured, released or expired. */
+export type PointsHoldDTO = {
+  id: string
+  customer_id: string
+  points: number
+  raw_points: RawValue
+  status: PointsHoldStatus | null
+  reference: string | null
+  reference_id: string | null
+  expires_at: Date | null
+  /** Once captured: the points spent and the ledger debit; else 0 and null. */
+  captured_points: number
+  raw_captured_points: RawValue
+  adjustment_id: string | null
+  created_at: Date | null
+  updated_at: Date | null
+}
+
+/** What one order earned for its customer and what was taken back of it. */
+export type OrderPointsDTO = {
+  customer_id: string
+  order_id: string
+  earned: number
+  raw_earned: RawValue
+  reversed: number
+  raw_reversed: RawValue
+  created_at: Date | null
+  updated_at: Date | null
+}
+
+const HOLD_STATUS: Record<string, PointsHoldStatus> = {
+  POINTS_HOLD_STATUS_ACTIVE: "active",
+  POINTS_HOLD_STATUS_CAPTURED: "captured",
+  POINTS_HOLD_STATUS_RELEASED: "released",
+  POINTS_HOLD_STATUS_EXPIRED: "expired",
+}
+
+export function fromProtoHoldStatus(status: string | undefined | null): PointsHoldStatus | null {
+  return (status && HOLD_STATUS[status]) || null
+}
+
+export function holdFromProto(h: any): PointsHoldDTO {
+  return {
+    id: h.id,
+    customer_id: h.customer_id,
+    points: toNumber(h.points),
+    raw_points: toRaw(h.points),
+    status: fromProtoHoldStatus(h.status),
+    reference: h.reference || null,
+    reference_id: h.reference_id || null,
+    expires_at: fromTimestamp(h.expires_at),
+    captured_points: toNumber(h.captured_points),
+    raw_captured_points: toRaw(h.captured_points),
+    adjustment_id: h.adjustment_id || null,
+    created_at: fromTimestamp(h.created_at),
+    updated_at: fromTimestamp(h.updated_at),
+  }
+}
+
+export function orderPointsFromProto(o: any): OrderPointsDTO {
+  return {
+    customer_id: o.customer_id,
+    order_id: o.order_id,
+    earned: toNumber(o.earned),
+    raw_earned: toRaw(o.earned),
+    reversed: toNumber(o.reversed),
+    raw_reversed: toRaw(o.reversed),
+    created_at: fromTimestamp(o.created_at),
+    updated_at: fromTimestamp(o.updated_at),
+  }
+}
+
 // ------------------------------------------------------------ list arguments
 
 /** The paging part of a Medusa list config. */

@@ -8,23 +8,35 @@ import {
   fromProtoStatus,
   fromTimestamp,
   giftCardFromProto,
+  holdFromProto,
   LIST_FILTERS,
   matchesNothing,
+  orderPointsFromProto,
   toDecimalString,
   toNumber,
   pagingToProto,
   toProtoStatus,
   toRaw,
+  toTimestamp,
   transactionFromProto,
   updateGiftCardToProto,
   type GiftCardDTO,
   type GiftCardTransactionDTO,
+  type OrderPointsDTO,
   type PointAdjustmentDTO,
+  type PointsHoldDTO,
   type RawValue,
 } from "./convert"
 import { joinerConfig } from "./joiner"
+import { resolvePointsProgram, type PointsProgram, type PointsProgramOptions } from "./program"
 
-export type LoyaltyModuleOptions = LoyaltyGrpcOptions
+export type LoyaltyModuleOptions = LoyaltyGrpcOptions & {
+  /** The points program: earning rules and redemption (see program.ts and the README). */
+  points?: PointsProgramOptions
+}
+
+/** A number, a decimal string or a BigNumber (anything whose toString() is the decimal). */
+export type DecimalInput = number | string | { toString(): string }
 
 export type ListConfig = {
   skip?: number | null
@@ -61,8 +73,89 @@ export type PointsBalance = {
   customer_id: string
   balance: number
   raw_balance: RawValue
+  /** Points reserved by active, unexpired holds. */
+  held: number
+  raw_held: RawValue
+  /** balance - held: what a hold or a negative adjustment may take. */
+  available: number
+  raw_available: RawValue
   updated_at: Date | null
   history?: PointAdjustmentDTO[]
+}
+
+export type HoldPointsInput = {
+  customer_id: string
+  points: DecimalInput
+  /** What the hold is for ("cart") and its id. */
+  reference?: string | null
+  reference_id?: string | null
+  /** Unset: the server's default (one hour). At most 30 days ahead. */
+  expires_at?: Date | string | null
+  idempotency_key?: string | null
+}
+
+export type HoldPointsResult = {
+  hold: PointsHoldDTO
+  /** The customer's available points after this hold. */
+  available: number
+  raw_available: RawValue
+  replayed: boolean
+}
+
+export type CapturePointsHoldInput = {
+  hold_id: string
+  /** At most the points held; unset: all of them. */
+  points?: DecimalInput | null
+  reason?: string | null
+}
+
+export type CapturePointsHoldResult = {
+  hold: PointsHoldDTO
+  /** The ledger debit. */
+  adjustment: PointAdjustmentDTO
+  /** True when the hold had been captured before: that capture, nothing applied now. */
+  replayed: boolean
+}
+
+export type ListPointsHoldsConfig = {
+  reference_id?: string | null
+  active_only?: boolean
+  limit?: number
+  page_token?: string
+}
+
+export type EarnOrderPointsInput = {
+  customer_id: string
+  order_id: string
+  points: DecimalInput
+  reason?: string | null
+}
+
+export type EarnOrderPointsResult = {
+  adjustment: PointAdjustmentDTO
+  order: OrderPointsDTO
+  /** True when the order had earned before: that result, nothing applied now. */
+  replayed: boolean
+}
+
+export type ReverseOrderPointsInput = {
+  customer_id: string
+  order_id: string
+  /** Unset: all the order has left (a cancel). */
+  points?: DecimalInput | null
+  reason?: string | null
+  /** Required: names this reversal ("cancel", a refund id). */
+  idempotency_key: string
+}
+
+export type ReverseOrderPointsResult = {
+  /** The points this call took back (0 when nothing was left or available). */
+  reversed: number
+  raw_reversed: RawValue
+  /** The ledger debit; null when nothing was taken back. */
+  adjustment: PointAdjustmentDTO | null
+  order: OrderPointsDTO
+  replayed: boolean
 }
 
 export type GiftCardMovementInput = {
@@ -127,9 +220,18 @@ export default class LoyaltyModuleService {
     },
   }
 
+  protected readonly program_: PointsProgram
+
   constructor(_deps: Record<string, unknown> = {}, options: LoyaltyModuleOptions = {}) {
     this.options_ = options ?? {}
     this.grpc_ = new LoyaltyGrpcClient(this.options_)
+    // Checked at boot: a malformed points program stops the app with a clear message.
+    this.program_ = resolvePointsProgram(this.options_.points)
+  }
+
+  /** The points program (earning rules, redemption) from the module's options, validated. */
+  getPointsProgram(): PointsProgram {
+    return this.program_
   }
 
   __joinerConfig(): ModuleJoinerConfig {
@@ -253,6 +355,11 @@ export default class LoyaltyModuleService {
       customer_id: res.customer_id,
       balance: toNumber(res.balance),
       raw_balance: toRaw(res.balance),
+      held: toNumber(res.held),
+      raw_held: toRaw(res.held),
+      // A server from before holds sends no `available`: then all of the balance is.
+      available: toNumber(res.available || res.balance),
+      raw_available: toRaw(res.available || res.balance),
       updated_at: fromTimestamp(res.updated_at),
     }
     if (config.include_history) {
@@ -274,6 +381,116 @@ export default class LoyaltyModuleService {
       point_adjustments: (res.point_adjustments ?? []).map(adjustmentFromProto),
       next_page_token: res.next_page_token ?? "",
     }
+  }
+
+  /** Same as getPointsBalance (Medusa's retrieve* naming): balance, held, available. */
+  async retrievePointsBalance(customerId: string, config: { include_history?: boolean } = {}): Promise<PointsBalance> {
+    return this.getPointsBalance(customerId, config)
+  }
+
+  // ------------------------------------------------------------ points holds
+
+  /** Reserves points (refused, not_allowed, when fewer are available). */
+  async holdPoints(input: HoldPointsInput): Promise<HoldPointsResult> {
+    const request = convert(() => ({
+      customer_id: input?.customer_id ?? "",
+      points: toDecimalString(input?.points),
+      reference: input?.reference ?? "",
+      reference_id: input?.reference_id ?? "",
+      expires_at: toTimestamp(input?.expires_at),
+      idempotency_key: input?.idempotency_key ?? "",
+    }))
+    const res = await this.grpc_.call("HoldPoints", request)
+    return {
+      hold: holdFromProto(res.hold ?? {}),
+      available: toNumber(res.available),
+      raw_available: toRaw(res.available),
+      replayed: !!res.replayed,
+    }
+  }
+
+  /** Spends held points: one ledger debit, exactly once (a second capture replays the first). */
+  async capturePointsHold(input: CapturePointsHoldInput): Promise<CapturePointsHoldResult> {
+    const res = await this.grpc_.call("CapturePointsHold", {
+      hold_id: input?.hold_id ?? "",
+      points: toDecimalString(input?.points),
+      reason: input?.reason ?? "",
+    })
+    return {
+      hold: holdFromProto(res.hold ?? {}),
+      adjustment: adjustmentFromProto(res.adjustment ?? {}),
+      replayed: !!res.replayed,
+    }
+  }
+
+  /** Gives held points back; a released or expired hold comes back unchanged, a captured one is not_allowed. */
+  async releasePointsHold(holdId: string): Promise<PointsHoldDTO> {
+    const res = await this.grpc_.call("ReleasePointsHold", { hold_id: holdId ?? "" })
+    return holdFromProto(res)
+  }
+
+  async retrievePointsHold(holdId: string): Promise<PointsHoldDTO> {
+    const res = await this.grpc_.call("GetPointsHold", { hold_id: holdId ?? "" })
+    return holdFromProto(res)
+  }
+
+  /** A customer's holds, newest first, one page at a time. */
+  async listPointsHolds(
+    customerId: string,
+    config: ListPointsHoldsConfig = {}
+  ): Promise<{ points_holds: PointsHoldDTO[]; next_page_token: string }> {
+    const res = await this.grpc_.call("ListPointsHolds", {
+      customer_id: customerId ?? "",
+      reference_id: config.reference_id ?? "",
+      active_only: !!config.active_only,
+      page_size: config.limit ?? 0,
+      page_token: config.page_token ?? "",
+    })
+    return {
+      points_holds: (res.holds ?? []).map(holdFromProto),
+      next_page_token: res.next_page_token ?? "",
+    }
+  }
+
+  // ------------------------------------------------------------ order points
+
+  /** Awards points for an order, once per (customer, order): a redelivered event earns nothing twice. */
+  async earnOrderPoints(input: EarnOrderPointsInput): Promise<EarnOrderPointsResult> {
+    const res = await this.grpc_.call("EarnOrderPoints", {
+      customer_id: input?.customer_id ?? "",
+      order_id: input?.order_id ?? "",
+      points: toDecimalString(input?.points),
+      reason: input?.reason ?? "",
+    })
+    return {
+      adjustment: adjustmentFromProto(res.adjustment ?? {}),
+      order: orderPointsFromProto(res.order ?? {}),
+      replayed: !!res.replayed,
+    }
+  }
+
+  /** Takes back points an order earned (all it has left, or `points`), once per idempotency key. */
+  async reverseOrderPoints(input: ReverseOrderPointsInput): Promise<ReverseOrderPointsResult> {
+    const res = await this.grpc_.call("ReverseOrderPoints", {
+      customer_id: input?.customer_id ?? "",
+      order_id: input?.order_id ?? "",
+      points: toDecimalString(input?.points),
+      reason: input?.reason ?? "",
+      idempotency_key: input?.idempotency_key ?? "",
+    })
+    return {
+      reversed: toNumber(res.reversed),
+      raw_reversed: toRaw(res.reversed),
+      adjustment: res.adjustment ? adjustmentFromProto(res.adjustment) : null,
+      order: orderPointsFromProto(res.order ?? {}),
+      replayed: !!res.replayed,
+    }
+  }
+
+  /** What an order earned and what was reversed of it (not_found when it never earned). */
+  async retrieveOrderPoints(customerId: string, orderId: string): Promise<OrderPointsDTO> {
+    const res = await this.grpc_.call("GetOrderPoints", { customer_id: customerId ?? "", order_id: orderId ?? "" })
+    return orderPointsFromProto(res)
   }
 
   // ------------------------------------------------------------ internals

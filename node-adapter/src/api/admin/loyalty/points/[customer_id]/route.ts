@@ -3,7 +3,7 @@ import { LOYALTY_MODULE } from "../../../../../modules/loyalty/joiner"
 import type LoyaltyModuleService from "../../../../../modules/loyalty/service"
 import { assertCustomerExists, flag, historyEntry } from "../../../../utils/points"
 
-/** GET /admin/loyalty/points/:customer_id?include_history=true — the balance, nothing changes. */
+/** GET /admin/loyalty/points/:customer_id?include_history=true — balance, held, available (and the last 20 adjustments), nothing changes. */
 export const GET = async (req: AuthenticatedMedusaRequest, res: MedusaResponse) => {
   const customerId = await assertCustomerExists(req.scope, req.params.customer_id)
   const includeHistory = flag(req.query.include_history)
@@ -12,6 +12,8 @@ export const GET = async (req: AuthenticatedMedusaRequest, res: MedusaResponse) 
   const out: Record<string, unknown> = {
     customer_id: balance.customer_id,
     balance: balance.balance,
+    held: balance.held,
+    available: balance.available,
     updated_at: balance.updated_at,
   }
   if (includeHistory) {
