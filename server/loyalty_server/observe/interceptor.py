@@ -27,6 +27,7 @@ def _code(context: grpc.aio.ServicerContext, default: str) -> tuple[str, int]:
 
 
 _NUMBERS = {code.name: int(code.value[0]) for code in grpc.StatusCode}
+HEALTH = "/grpc.health.v1.Health/"
 
 
 class ObserveInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
@@ -48,6 +49,8 @@ class ObserveInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         metadata = details.invocation_metadata
         behavior = handler.unary_unary
         metrics, tracing = self._metrics, self._tracing
+        if method.startswith(HEALTH):  # probes, every few seconds: counted, not traced
+            tracing = None
         instruments = metrics.call(method) if metrics is not None else None
 
         async def call(request: Any, context: grpc.aio.ServicerContext) -> Any:
@@ -63,9 +66,6 @@ class ObserveInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
                 response = await behavior(request, context)
                 code = "OK"
                 return response
-            except grpc.aio.AbortError:
-                code = "UNKNOWN"
-                raise
             except asyncio.CancelledError:
                 code = "CANCELLED"
                 raise
