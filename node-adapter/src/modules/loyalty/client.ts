@@ -3,6 +3,7 @@ import * as grpc from "@grpc/grpc-js"
 import { MedusaError } from "@medusajs/framework/utils"
 import { toMedusaError } from "./errors"
 import { loadLoyaltyService } from "./protos"
+import { injectTraceContext } from "../tracing"
 
 export type TlsOptions =
   | boolean
@@ -123,6 +124,7 @@ export class LoyaltyGrpcClient {
     if (this.token) {
       metadata.set("authorization", `Bearer ${this.token}`)
     }
+    injectTraceContext(metadata)
     const deadline = new Date(Date.now() + timeoutMs)
     return new Promise<Res>((resolve, reject) => {
       try {
