@@ -39,6 +39,11 @@ npm install --no-audit --no-fund --loglevel=error >"$MEDUSA_LOG_DIR/npm-install-
 step "build (copy protos, medusa plugin:build)"
 npm run --silent build >"$MEDUSA_LOG_DIR/build.log" 2>&1 || { tail -50 "$MEDUSA_LOG_DIR/build.log"; exit 1; }
 test -f .medusa/server/src/modules/loyalty/index.js || { echo "build produced no .medusa/server/src/modules/loyalty" >&2; exit 1; }
+# Medusa loads every entry of a plugin's .medusa/server/src/modules as a module
+# (a file there fails every app: "Cannot find module .../modules/<file>/index.js").
+for entry in .medusa/server/src/modules/*; do
+  [ -d "$entry" ] || { echo "node-adapter: $entry is not a module folder; only modules may live in src/modules (move it, e.g. to src/)" >&2; exit 1; }
+done
 
 step "npm pack"
 rm -f medusa-loyalty-grpc-*.tgz medusa-loyalty-grpc.tgz

@@ -17,7 +17,7 @@ import { makeService } from "./helpers/pkg.mjs"
 import { ADAPTER_ROOT } from "./helpers/server.mjs"
 
 const require = createRequire(import.meta.url)
-const { injectTraceContext } = require(join(ADAPTER_ROOT, ".medusa", "server", "src", "modules", "tracing.js"))
+const { injectTraceContext } = require(join(ADAPTER_ROOT, ".medusa", "server", "src", "tracing.js"))
 const grpc = require("@grpc/grpc-js")
 
 const SERVICE = "loyalty.v1.LoyaltyService"

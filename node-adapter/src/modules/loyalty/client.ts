@@ -3,7 +3,7 @@ import * as grpc from "@grpc/grpc-js"
 import { MedusaError } from "@medusajs/framework/utils"
 import { toMedusaError } from "./errors"
 import { loadLoyaltyService } from "./protos"
-import { injectTraceContext } from "../tracing"
+import { injectTraceContext } from "../../tracing"
 
 export type TlsOptions =
   | boolean
