@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, fields, is_dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Generic, Required, TypedDict, TypeVar, Unpack
@@ -1021,21 +1021,3 @@ def account_transactions_page(
 def delete_account_transactions(ids: Iterable[str]) -> Op[tuple[str, ...]]:
     request = pb.DeleteAccountTransactionsRequest(ids=_strings(ids))
     return Op("DeleteAccountTransactions", request, False, _ids)
-
-
-# ------------------------------------------------------- plain data (CLI)
-
-
-def to_plain(value: Any) -> Any:
-    """Client values as JSON-ready data: Decimals and datetimes as strings."""
-    if is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_plain(getattr(value, f.name)) for f in fields(value)}
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, datetime):
-        return value.isoformat().replace("+00:00", "Z")
-    if isinstance(value, tuple | list):
-        return [to_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): to_plain(v) for k, v in value.items()}
-    return value
