@@ -16,6 +16,11 @@ Invariants checked on the whole database (issue 7):
    transactions that are not voided, balance = credits - debits, and balance >= 0.
 6. A gift card funded by a store-credit account has that account's balance (its
    own ledger is not where its money moves: invariant 1 does not apply to it).
+7. Every point account's `held` is the sum of its active holds' points and (unless
+   negative balances are allowed) at most its balance; every captured hold names
+   the ledger debit of exactly its captured points, at most the points it held.
+8. Every order earned once, its reversals total at most what it earned, and each
+   order entry that moved points names the ledger row that moved exactly them.
 
 Gift card ledgers are not checked as a chain: changing a card's `value` moves its
 balance without a ledger row (balance = value - spent), so invariant 1 is the
@@ -31,6 +36,7 @@ from __future__ import annotations
 
 import itertools
 import sys
+from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Context, Decimal, localcontext
@@ -47,8 +53,10 @@ from .store.db import sync_url
 from .store.models import (
     GiftCard,
     GiftCardTransaction,
+    OrderPointsEntry,
     PointAccount,
     PointAdjustment,
+    PointsHold,
     StoreCreditAccount,
     StoreCreditTransaction,
 )
@@ -62,6 +70,8 @@ TABLES = (
     "gift_card_transactions",
     "store_credit_accounts",
     "store_credit_transactions",
+    "point_holds",
+    "order_point_entries",
 )
 
 _accounts = PointAccount.__table__
@@ -70,6 +80,8 @@ _cards = GiftCard.__table__
 _transactions = GiftCardTransaction.__table__
 _credit_accounts = StoreCreditAccount.__table__
 _credit_ledger = StoreCreditTransaction.__table__
+_holds = PointsHold.__table__
+_order_entries = OrderPointsEntry.__table__
 
 
 class CannotVerify(Exception):
@@ -88,6 +100,8 @@ class Report:
     transactions: int = 0
     store_credit_accounts: int = 0
     store_credit_transactions: int = 0
+    holds: int = 0
+    order_entries: int = 0
 
     @property
     def ok(self) -> bool:
@@ -103,7 +117,8 @@ class Report:
             f"{self.accounts} point accounts ({self.adjustments} adjustments), "
             f"{self.gift_cards} gift cards ({self.transactions} transactions), "
             f"{self.store_credit_accounts} store-credit accounts "
-            f"({self.store_credit_transactions} transactions)"
+            f"({self.store_credit_transactions} transactions), {self.holds} points holds, "
+            f"{self.order_entries} order entries"
         )
         if self.ok:
             negative = (
@@ -363,6 +378,100 @@ def _check_store_credit(conn: Connection, report: Report) -> None:
             report.add(f"store-credit account {account_id}: negative balance {_m(balance)}")
 
 
+def _check_holds(conn: Connection, report: Report, allow_negative: bool) -> None:
+    active: defaultdict[str, Decimal] = defaultdict(Decimal)
+    for row in _stream(conn, select(_holds.c.customer_id, _holds.c.status, _holds.c.points)):
+        report.holds += 1
+        if row.status == "active":
+            active[row.customer_id] += row.points
+    accounts = select(_accounts.c.customer_id, _accounts.c.balance, _accounts.c.held)
+    for row in _stream(conn, accounts.order_by(_accounts.c.customer_id)):
+        expected = active.get(row.customer_id, ZERO)
+        if row.held != expected:
+            report.add(
+                f"customer {row.customer_id}: held {_m(row.held)} != the points of its "
+                f"active holds {_m(expected)}"
+            )
+        if row.held > row.balance and not allow_negative:
+            report.add(
+                f"customer {row.customer_id}: held {_m(row.held)} exceeds the balance "
+                f"{_m(row.balance)}"
+            )
+    captured = (
+        select(
+            _holds.c.id,
+            _holds.c.customer_id,
+            _holds.c.points,
+            _holds.c.captured_points,
+            _adjustments.c.customer_id.label("adjustment_customer"),
+            _adjustments.c.delta,
+        )
+        .select_from(_holds.outerjoin(_adjustments, _adjustments.c.id == _holds.c.adjustment_id))
+        .where(_holds.c.status == "captured")
+        .order_by(_holds.c.seq)
+    )
+    for row in _stream(conn, captured):
+        taken = row.captured_points
+        if (
+            row.delta is None
+            or taken is None
+            or row.adjustment_customer != row.customer_id
+            or row.delta != -taken
+            or taken > row.points
+        ):
+            report.add(
+                f"points hold {row.id}: captured {taken} of {_m(row.points)}, but its ledger "
+                f"debit is {'missing' if row.delta is None else _m(row.delta)}"
+            )
+
+
+def _check_order_points(conn: Connection, report: Report) -> None:
+    rows = _stream(
+        conn,
+        select(
+            _order_entries.c.customer_id,
+            _order_entries.c.order_id,
+            _order_entries.c.kind,
+            _order_entries.c.points,
+            _order_entries.c.adjustment_id,
+            _adjustments.c.delta,
+        )
+        .select_from(
+            _order_entries.outerjoin(
+                _adjustments, _adjustments.c.id == _order_entries.c.adjustment_id
+            )
+        )
+        .order_by(_order_entries.c.customer_id, _order_entries.c.order_id, _order_entries.c.seq),
+    )
+    for (customer_id, order_id), group in itertools.groupby(
+        rows, key=lambda row: (row.customer_id, row.order_id)
+    ):
+        earned = reversed_ = ZERO
+        earns = 0
+        for row in group:
+            report.order_entries += 1
+            sign = 1 if row.kind == "earn" else -1
+            if row.kind == "earn":
+                earns += 1
+                earned += row.points
+            else:
+                reversed_ += row.points
+            moved = row.points != 0
+            if moved != (row.adjustment_id is not None) or (
+                moved and row.delta != sign * row.points
+            ):
+                report.add(
+                    f"customer {customer_id}, order {order_id}: a {row.kind} entry of "
+                    f"{_m(row.points)} points has ledger delta "
+                    f"{'none' if row.delta is None else _m(row.delta)}"
+                )
+        if earns != 1 or reversed_ > earned:
+            report.add(
+                f"customer {customer_id}, order {order_id}: {earns} earn entries, earned "
+                f"{_m(earned)}, reversed {_m(reversed_)}"
+            )
+
+
 def _check_keys(conn: Connection, report: Report) -> None:
     for table, owner, what in (
         (_adjustments, _adjustments.c.customer_id, "customer"),
@@ -409,6 +518,8 @@ def verify(database_url: str, *, allow_negative_balances: bool = False) -> Repor
                 _check_points(conn, report, allow_negative_balances)
                 _check_gift_cards(conn, report)
                 _check_store_credit(conn, report)
+                _check_holds(conn, report, allow_negative_balances)
+                _check_order_points(conn, report)
             _check_keys(conn, report)
             conn.rollback()
         return report
