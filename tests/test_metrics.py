@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import shutil
+import socket
 import subprocess
 import threading
 import time
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import grpc
 import pytest
-from conftest import ServerProcess, free_port
+from conftest import SERVER_BIN, ServerProcess, free_port
 from prometheus_client.parser import text_string_to_metric_families
 
 from loyalty.v1 import loyalty_pb2 as pb
@@ -75,6 +76,24 @@ def test_parse_listen_defaults_to_loopback() -> None:
         parse_listen("nine")
     with pytest.raises(ValueError):
         parse_listen("127.0.0.1:70000")
+
+
+def test_a_bad_or_busy_metrics_address_is_refused(tmp_path: Path) -> None:
+    database = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        taken = busy.getsockname()[1]
+        for given, said in (("nine", "expected HOST:PORT"), (str(taken), "cannot serve metrics")):
+            args = ["--listen", f"127.0.0.1:{free_port()}", "--database-url", database]
+            result = subprocess.run(
+                [SERVER_BIN, "serve", *args, "--metrics-listen", given],
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert result.returncode == 2, result.stderr
+            assert said in result.stderr
 
 
 def test_metrics_are_off_by_default(loyalty_server: ServerProcess) -> None:

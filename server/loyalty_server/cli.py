@@ -138,6 +138,9 @@ def _serve(settings: Settings) -> int:
     from .security import preflight
 
     preflight(settings)  # refuse bad credentials, TLS files or an open address first
+    from .observe import preflight as observe_preflight
+
+    observe_preflight(settings)  # a bad --metrics-listen, traces without the otel extra
     if settings.embedded:
         migrate.upgrade(settings.database_url)
     elif migrate.pending(settings.database_url):

@@ -52,6 +52,28 @@ def tracing_wanted(settings: Settings, environ: Mapping[str, str] = os.environ) 
     )
 
 
+def preflight(settings: Settings) -> None:
+    """Refuse to start (ValueError, saying why) on a malformed --metrics-listen or on
+    traces asked for without the otel extra, before any worker is started."""
+    if settings.metrics_listen:
+        from .metrics import parse_listen
+
+        parse_listen(settings.metrics_listen)
+    if tracing_wanted(settings):
+        _import_tracing()
+
+
+def _import_tracing() -> type[Tracing]:
+    try:
+        from .tracing import Tracing
+    except ImportError as error:
+        raise ValueError(
+            f"traces are configured but OpenTelemetry is not installed ({error}): "
+            "pip install 'medusa-loyalty-service[otel]'"
+        ) from None
+    return Tracing
+
+
 class Observability:
     """This process's metrics (None when off) and tracer (None when off)."""
 
@@ -75,14 +97,7 @@ class Observability:
             metrics = Metrics()
         tracing = None
         if tracing_wanted(settings):
-            try:
-                from .tracing import Tracing
-            except ImportError as error:
-                raise ValueError(
-                    f"traces are configured but OpenTelemetry is not installed ({error}): "
-                    "pip install 'medusa-loyalty-service[otel]'"
-                ) from None
-            tracing = Tracing(version=_version(), spans_file=settings.otel_spans_file)
+            tracing = _import_tracing()(version=_version(), spans_file=settings.otel_spans_file)
         return cls(metrics, tracing)
 
     @property
