@@ -224,6 +224,8 @@ class Metrics:
         if code != "OK" or response is None:
             return
         if getattr(response, "replayed", False):
+            if call.replays is None:  # created at the first: only methods that replay
+                call.replays = self.replays.labels(call.service, call.method)
             call.replays.inc()
         elif call.ledger is not None:
             entries = call.ledger_entries(response)
@@ -274,7 +276,7 @@ class _Call:
         self.method = method
         self.duration = metrics.duration.labels(service, method)
         self.in_flight = metrics.in_flight.labels(service, method)
-        self.replays = metrics.replays.labels(service, method)
+        self.replays: Any = None
         ledger = _LEDGER_ENTRIES.get(method)
         self.ledger = None if ledger is None else metrics.ledger.labels(ledger[0])
         self.ledger_entries = (lambda r: 0) if ledger is None else ledger[1]
