@@ -245,6 +245,8 @@ def valid_request(stub: LoyaltyServiceStub, rpc: str, uid: str) -> Any:
         return pb.ListAccountTransactionsRequest(take=1)
     if rpc in STORE_CREDIT_RPCS:
         return _store_credit_request(stub, rpc)
+    if rpc in HOLD_RPCS:
+        return _hold_request(stub, rpc, customer)
     card = _new_card(stub, uid)
     if rpc == "UpdateGiftCards":
         return pb.UpdateGiftCardsRequest(gift_cards=[pb.UpdateGiftCardInput(id=card.id, note="x")])
@@ -264,6 +266,49 @@ def valid_request(stub: LoyaltyServiceStub, rpc: str, uid: str) -> Any:
     if rpc == "ListGiftCardTransactions":
         return pb.ListGiftCardTransactionsRequest(gift_card_id=card.id)
     raise AssertionError(f"no valid request for {rpc}")
+
+
+HOLD_RPCS = {
+    "HoldPoints",
+    "CapturePointsHold",
+    "ReleasePointsHold",
+    "GetPointsHold",
+    "ListPointsHolds",
+    "EarnOrderPoints",
+    "ReverseOrderPoints",
+    "GetOrderPoints",
+}
+
+
+def _hold_request(stub: LoyaltyServiceStub, rpc: str, customer: str) -> Any:
+    """A request on a customer holding 10 points, 4 of them in a hold, who earned
+    them with an order (made with the rw key)."""
+    order = f"order_{customer}"
+    stub.EarnOrderPoints(
+        pb.EarnOrderPointsRequest(customer_id=customer, order_id=order, points="10"),
+        metadata=bearer(RW_KEY),
+        timeout=10,
+    )
+    held = stub.HoldPoints(
+        pb.HoldPointsRequest(customer_id=customer, points="4"),
+        metadata=bearer(RW_KEY),
+        timeout=10,
+    ).hold
+    requests: dict[str, Any] = {
+        "HoldPoints": pb.HoldPointsRequest(customer_id=customer, points="1"),
+        "CapturePointsHold": pb.CapturePointsHoldRequest(hold_id=held.id),
+        "ReleasePointsHold": pb.ReleasePointsHoldRequest(hold_id=held.id),
+        "GetPointsHold": pb.GetPointsHoldRequest(hold_id=held.id),
+        "ListPointsHolds": pb.ListPointsHoldsRequest(customer_id=customer),
+        "EarnOrderPoints": pb.EarnOrderPointsRequest(
+            customer_id=customer, order_id=f"{order}_2", points="1"
+        ),
+        "ReverseOrderPoints": pb.ReverseOrderPointsRequest(
+            customer_id=customer, order_id=order, idempotency_key="cancel"
+        ),
+        "GetOrderPoints": pb.GetOrderPointsRequest(customer_id=customer, order_id=order),
+    }
+    return requests[rpc]
 
 
 STORE_CREDIT_RPCS = {

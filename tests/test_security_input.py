@@ -130,6 +130,26 @@ def baseline(rpc: str, card: pb.GiftCard, uid: str) -> Message:
         ),
         "GetPointsBalance": pb.GetPointsBalanceRequest(customer_id=customer),
         "ListPointAdjustments": pb.ListPointAdjustmentsRequest(customer_id=customer),
+        # Holds and order points: the hold or order may not exist (NOT_FOUND and
+        # NOT_ALLOWED are answers too); fields are checked before any look-up.
+        "HoldPoints": pb.HoldPointsRequest(
+            customer_id=customer,
+            points="1",
+            reference="cart",
+            reference_id="cart_1",
+            idempotency_key=f"h_{uid}",
+        ),
+        "CapturePointsHold": pb.CapturePointsHoldRequest(hold_id="phold_none", reason="r"),
+        "ReleasePointsHold": pb.ReleasePointsHoldRequest(hold_id="phold_none"),
+        "GetPointsHold": pb.GetPointsHoldRequest(hold_id="phold_none"),
+        "ListPointsHolds": pb.ListPointsHoldsRequest(customer_id=customer, reference_id="c"),
+        "EarnOrderPoints": pb.EarnOrderPointsRequest(
+            customer_id=customer, order_id=f"order_{uid}", points="1", reason="r"
+        ),
+        "ReverseOrderPoints": pb.ReverseOrderPointsRequest(
+            customer_id=customer, order_id=f"order_{uid}", reason="r", idempotency_key="k"
+        ),
+        "GetOrderPoints": pb.GetOrderPointsRequest(customer_id=customer, order_id="o"),
         "CreateGiftCards": pb.CreateGiftCardsRequest(
             gift_cards=[
                 pb.CreateGiftCardInput(
