@@ -4,8 +4,10 @@ Revision ID: 0003
 Revises: 0002
 Create Date: 2026-12-03
 
-Compatible for a rolling restart: 0002 servers ignore the new column (its
-default keeps their inserts valid) and the new tables.
+Compatible for a rolling restart: running 0.2.0 servers ignore the new column
+(its default keeps their inserts valid) and the new tables. Finish the rollout
+before callers use holds: a 0.2.0 process does not know `held` and would let a
+negative AdjustPoints spend held points.
 """
 
 from __future__ import annotations
