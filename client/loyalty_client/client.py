@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import datetime
 from types import TracebackType
 from typing import Any, TypeVar, Unpack
 
@@ -33,18 +34,24 @@ from .types import (
     AccountTransactionResult,
     AdjustPointsResult,
     Amount,
+    CapturePointsHoldResult,
+    EarnOrderPointsResult,
     GiftCard,
     GiftCardList,
     GiftCardOptions,
     GiftCardTransaction,
     GiftCardTransactionResult,
     GiftCardUpdate,
+    HoldPointsResult,
     NewGiftCard,
     NewStoreCreditAccount,
+    OrderPoints,
     Page,
     PointAdjustment,
     PointsAdjustmentInput,
     PointsBalance,
+    PointsHold,
+    ReverseOrderPointsResult,
     StoreCreditAccount,
     StoreCreditAccountList,
     StoreCreditAccountUpdate,
@@ -178,6 +185,125 @@ class LoyaltyClient(WithOptions):
                 customer_id, page_size=page_size, page_token=token
             )
         )
+
+    # ------------------------------------------------------ points holds
+
+    def hold_points(
+        self,
+        customer_id: str,
+        points: Amount,
+        *,
+        reference: str = "",
+        reference_id: str = "",
+        expires_at: datetime | None = None,
+        idempotency_key: str | None = None,
+    ) -> HoldPointsResult:
+        """Reserves points of a customer (for a cart) until captured, released or
+        ``expires_at`` (default: one hour; at most 30 days). NotAllowed when the customer's
+        available points (balance minus active holds) are fewer.
+
+        Without ``idempotency_key`` the client generates one (a retry reserves nothing
+        twice); ``""`` sends none.
+        """
+        return self._run(
+            convert.hold_points(
+                customer_id,
+                points,
+                reference=reference,
+                reference_id=reference_id,
+                expires_at=expires_at,
+                idempotency_key=idempotency_key,
+            )
+        )
+
+    def capture_points_hold(
+        self, hold_id: str, *, points: Amount | None = None, reason: str = ""
+    ) -> CapturePointsHoldResult:
+        """Spends held points (all of them, or ``points`` of them; the rest is released):
+        one ledger debit, exactly once per hold."""
+        return self._run(convert.capture_points_hold(hold_id, points=points, reason=reason))
+
+    def release_points_hold(self, hold_id: str) -> PointsHold:
+        """Gives held points back; a released or expired hold comes back unchanged."""
+        return self._run(convert.release_points_hold(hold_id))
+
+    def get_points_hold(self, hold_id: str) -> PointsHold:
+        """One hold, with its status as of now (an active hold past expires_at: expired)."""
+        return self._run(convert.get_points_hold(hold_id))
+
+    def list_points_holds(
+        self,
+        customer_id: str,
+        *,
+        reference_id: str = "",
+        active_only: bool = False,
+        page_size: int = 0,
+        page_token: str = "",
+    ) -> Page[PointsHold]:
+        """One page of a customer's holds, newest first."""
+        return self._run(
+            convert.list_points_holds(
+                customer_id,
+                reference_id=reference_id,
+                active_only=active_only,
+                page_size=page_size,
+                page_token=page_token,
+            )
+        )
+
+    def iter_points_holds(
+        self,
+        customer_id: str,
+        *,
+        reference_id: str = "",
+        active_only: bool = False,
+        page_size: int = 0,
+    ) -> Iterator[PointsHold]:
+        """Every hold of a customer (matching the filters), newest first."""
+        return self._iterate(
+            lambda token: convert.list_points_holds(
+                customer_id,
+                reference_id=reference_id,
+                active_only=active_only,
+                page_size=page_size,
+                page_token=token,
+            )
+        )
+
+    # ----------------------------------------------------- order points
+
+    def earn_order_points(
+        self, customer_id: str, order_id: str, points: Amount, *, reason: str = ""
+    ) -> EarnOrderPointsResult:
+        """Awards points for an order, once per (customer, order): a repeated call
+        earns nothing twice (``replayed``); other points for the same order: Conflict."""
+        return self._run(convert.earn_order_points(customer_id, order_id, points, reason=reason))
+
+    def reverse_order_points(
+        self,
+        customer_id: str,
+        order_id: str,
+        *,
+        idempotency_key: str,
+        points: Amount | None = None,
+        reason: str = "",
+    ) -> ReverseOrderPointsResult:
+        """Takes back points an order earned: all it has left (a cancel) or ``points`` of
+        them (a refund's share), never more. ``idempotency_key`` names the reversal
+        (e.g. "cancel" or a refund id): the same key returns the first result."""
+        return self._run(
+            convert.reverse_order_points(
+                customer_id,
+                order_id,
+                idempotency_key=idempotency_key,
+                points=points,
+                reason=reason,
+            )
+        )
+
+    def get_order_points(self, customer_id: str, order_id: str) -> OrderPoints:
+        """What an order earned and what was reversed of it."""
+        return self._run(convert.get_order_points(customer_id, order_id))
 
     # -------------------------------------------------------- gift cards
 

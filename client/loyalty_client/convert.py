@@ -32,6 +32,8 @@ from .types import (
     AccountTransactionType,
     AdjustPointsResult,
     Amount,
+    CapturePointsHoldResult,
+    EarnOrderPointsResult,
     GiftCard,
     GiftCardList,
     GiftCardOptions,
@@ -39,12 +41,17 @@ from .types import (
     GiftCardTransaction,
     GiftCardTransactionResult,
     GiftCardUpdate,
+    HoldPointsResult,
     NewGiftCard,
     NewStoreCreditAccount,
+    OrderPoints,
     Page,
     PointAdjustment,
     PointsAdjustmentInput,
     PointsBalance,
+    PointsHold,
+    PointsHoldStatus,
+    ReverseOrderPointsResult,
     StoreCreditAccount,
     StoreCreditAccountList,
     StoreCreditAccountUpdate,
@@ -70,6 +77,12 @@ _ACCOUNT_TX_TO_PB: dict[AccountTransactionType, pb.AccountTransactionType] = {
     AccountTransactionType.DEBIT: pb.ACCOUNT_TRANSACTION_TYPE_DEBIT,
 }
 _ACCOUNT_TX_FROM_PB = {v: k for k, v in _ACCOUNT_TX_TO_PB.items()}
+_HOLD_STATUS_FROM_PB: dict[pb.PointsHoldStatus, PointsHoldStatus] = {
+    pb.POINTS_HOLD_STATUS_ACTIVE: PointsHoldStatus.ACTIVE,
+    pb.POINTS_HOLD_STATUS_CAPTURED: PointsHoldStatus.CAPTURED,
+    pb.POINTS_HOLD_STATUS_RELEASED: PointsHoldStatus.RELEASED,
+    pb.POINTS_HOLD_STATUS_EXPIRED: PointsHoldStatus.EXPIRED,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -348,11 +361,45 @@ def _adjust_points_result(m: pb.AdjustPointsResponse) -> AdjustPointsResult:
 
 
 def _points_balance(m: pb.GetPointsBalanceResponse) -> PointsBalance:
+    balance = str_to_decimal(m.balance, "balance")
+    # A server before holds (0.2.0) sends neither: nothing is held then.
+    held = str_to_decimal(m.held, "held") if m.held else Decimal(0)
     return PointsBalance(
         customer_id=m.customer_id,
-        balance=str_to_decimal(m.balance, "balance"),
+        balance=balance,
         updated_at=pb_to_datetime(m, "updated_at"),
         history=tuple(point_adjustment(a) for a in m.history),
+        held=held,
+        available=str_to_decimal(m.available, "available") if m.available else balance - held,
+    )
+
+
+def points_hold(m: pb.PointsHold) -> PointsHold:
+    return PointsHold(
+        id=m.id,
+        customer_id=m.customer_id,
+        points=str_to_decimal(m.points, "points"),
+        status=_HOLD_STATUS_FROM_PB.get(m.status),
+        reference=m.reference,
+        reference_id=m.reference_id,
+        expires_at=pb_to_datetime(m, "expires_at"),
+        captured_points=(
+            str_to_decimal(m.captured_points, "captured_points") if m.captured_points else None
+        ),
+        adjustment_id=m.adjustment_id or None,
+        created_at=pb_to_datetime(m, "created_at"),
+        updated_at=pb_to_datetime(m, "updated_at"),
+    )
+
+
+def order_points(m: pb.OrderPoints) -> OrderPoints:
+    return OrderPoints(
+        customer_id=m.customer_id,
+        order_id=m.order_id,
+        earned=str_to_decimal(m.earned, "earned"),
+        reversed=str_to_decimal(m.reversed, "reversed"),
+        created_at=pb_to_datetime(m, "created_at"),
+        updated_at=pb_to_datetime(m, "updated_at"),
     )
 
 
@@ -435,6 +482,145 @@ def list_point_adjustments(
         return Page(tuple(point_adjustment(a) for a in m.point_adjustments), m.next_page_token)
 
     return Op("ListPointAdjustments", request, True, parse)
+
+
+# ------------------------------------------------------------ points holds
+
+
+def hold_points(
+    customer_id: str,
+    points: Amount,
+    *,
+    reference: str = "",
+    reference_id: str = "",
+    expires_at: datetime | None = None,
+    idempotency_key: str | None = None,
+) -> Op[HoldPointsResult]:
+    key = _key(idempotency_key)
+    request = pb.HoldPointsRequest(
+        customer_id=customer_id,
+        points=amount_to_str(points, "points"),
+        reference=reference,
+        reference_id=reference_id,
+        idempotency_key=key,
+    )
+    if expires_at is not None:
+        request.expires_at.CopyFrom(datetime_to_pb(expires_at, "expires_at"))
+
+    def parse(m: pb.HoldPointsResponse) -> HoldPointsResult:
+        return HoldPointsResult(
+            hold=points_hold(m.hold),
+            available=str_to_decimal(m.available, "available"),
+            replayed=m.replayed,
+        )
+
+    return Op("HoldPoints", request, bool(key), parse)
+
+
+def capture_points_hold(
+    hold_id: str, *, points: Amount | None = None, reason: str = ""
+) -> Op[CapturePointsHoldResult]:
+    request = pb.CapturePointsHoldRequest(hold_id=hold_id, reason=reason)
+    if points is not None:
+        request.points = amount_to_str(points, "points")
+
+    def parse(m: pb.CapturePointsHoldResponse) -> CapturePointsHoldResult:
+        return CapturePointsHoldResult(
+            hold=points_hold(m.hold), adjustment=point_adjustment(m.adjustment), replayed=m.replayed
+        )
+
+    # A hold is captured once: a second capture (a retry) answers with the first.
+    return Op("CapturePointsHold", request, True, parse)
+
+
+def release_points_hold(hold_id: str) -> Op[PointsHold]:
+    # Releasing a released hold returns it unchanged: safe to retry.
+    return Op("ReleasePointsHold", pb.ReleasePointsHoldRequest(hold_id=hold_id), True, points_hold)
+
+
+def get_points_hold(hold_id: str) -> Op[PointsHold]:
+    return Op("GetPointsHold", pb.GetPointsHoldRequest(hold_id=hold_id), True, points_hold)
+
+
+def list_points_holds(
+    customer_id: str,
+    *,
+    reference_id: str = "",
+    active_only: bool = False,
+    page_size: int = 0,
+    page_token: str = "",
+) -> Op[Page[PointsHold]]:
+    request = pb.ListPointsHoldsRequest(
+        customer_id=customer_id,
+        reference_id=reference_id,
+        active_only=active_only,
+        page_size=page_size,
+        page_token=page_token,
+    )
+
+    def parse(m: pb.ListPointsHoldsResponse) -> Page[PointsHold]:
+        return Page(tuple(points_hold(h) for h in m.holds), m.next_page_token)
+
+    return Op("ListPointsHolds", request, True, parse)
+
+
+# ----------------------------------------------------------- order points
+
+
+def earn_order_points(
+    customer_id: str, order_id: str, points: Amount, *, reason: str = ""
+) -> Op[EarnOrderPointsResult]:
+    request = pb.EarnOrderPointsRequest(
+        customer_id=customer_id,
+        order_id=order_id,
+        points=amount_to_str(points, "points"),
+        reason=reason,
+    )
+
+    def parse(m: pb.EarnOrderPointsResponse) -> EarnOrderPointsResult:
+        return EarnOrderPointsResult(
+            adjustment=point_adjustment(m.adjustment),
+            order=order_points(m.order),
+            replayed=m.replayed,
+        )
+
+    # An order earns once: a retry answers with the first result.
+    return Op("EarnOrderPoints", request, True, parse)
+
+
+def reverse_order_points(
+    customer_id: str,
+    order_id: str,
+    *,
+    idempotency_key: str,
+    points: Amount | None = None,
+    reason: str = "",
+) -> Op[ReverseOrderPointsResult]:
+    if not isinstance(idempotency_key, str):
+        raise TypeError("idempotency_key must be a str naming the reversal (e.g. a refund id)")
+    request = pb.ReverseOrderPointsRequest(
+        customer_id=customer_id,
+        order_id=order_id,
+        reason=reason,
+        idempotency_key=idempotency_key,
+    )
+    if points is not None:
+        request.points = amount_to_str(points, "points")
+
+    def parse(m: pb.ReverseOrderPointsResponse) -> ReverseOrderPointsResult:
+        return ReverseOrderPointsResult(
+            reversed=str_to_decimal(m.reversed, "reversed"),
+            adjustment=point_adjustment(m.adjustment) if m.HasField("adjustment") else None,
+            order=order_points(m.order),
+            replayed=m.replayed,
+        )
+
+    return Op("ReverseOrderPoints", request, bool(idempotency_key), parse)
+
+
+def get_order_points(customer_id: str, order_id: str) -> Op[OrderPoints]:
+    request = pb.GetOrderPointsRequest(customer_id=customer_id, order_id=order_id)
+    return Op("GetOrderPoints", request, True, order_points)
 
 
 # ------------------------------------------------------------ gift cards

@@ -94,6 +94,10 @@ class PointsBalance:
     #: Time of the last adjustment; None when there was none.
     updated_at: datetime | None
     history: tuple[PointAdjustment, ...] = ()
+    #: Points reserved by active, unexpired holds (at read time).
+    held: Decimal = Decimal(0)
+    #: ``balance - held``: what a hold or a negative adjustment may take.
+    available: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +109,97 @@ class PointsAdjustmentInput:
     reason: str = ""
     #: None: the client generates one (a uuid4) so that a retry is safe.
     idempotency_key: str | None = None
+
+
+# ------------------------------------------------------------ points holds
+
+
+class PointsHoldStatus(enum.StrEnum):
+    """Where a hold is: reserving (active), spent, given back, or past its expiry."""
+
+    ACTIVE = "active"
+    CAPTURED = "captured"
+    RELEASED = "released"
+    EXPIRED = "expired"
+
+
+@dataclass(frozen=True, slots=True)
+class PointsHold:
+    """Points of a customer reserved for a purpose (a cart) until ``expires_at``."""
+
+    id: str
+    customer_id: str
+    points: Decimal
+    status: PointsHoldStatus | None
+    #: What the hold is for, e.g. "cart", and its id ("" when not given).
+    reference: str
+    reference_id: str
+    expires_at: datetime | None
+    #: Once captured: the points spent and the ledger debit's id (else None).
+    captured_points: Decimal | None
+    adjustment_id: str | None
+    created_at: datetime | None
+    updated_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class HoldPointsResult:
+    """What :meth:`LoyaltyClient.hold_points` returns."""
+
+    hold: PointsHold
+    #: The customer's available points after this hold.
+    available: Decimal
+    #: True when the idempotency key matched an earlier request: that hold, as it is
+    #: now, and nothing reserved twice.
+    replayed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CapturePointsHoldResult:
+    """What :meth:`LoyaltyClient.capture_points_hold` returns."""
+
+    hold: PointsHold
+    #: The ledger debit of the captured points.
+    adjustment: PointAdjustment
+    #: True when the hold had been captured before: that capture, nothing applied now.
+    replayed: bool = False
+
+
+# ----------------------------------------------------------- order points
+
+
+@dataclass(frozen=True, slots=True)
+class OrderPoints:
+    """What one order earned for its customer, and what was taken back of it."""
+
+    customer_id: str
+    order_id: str
+    earned: Decimal
+    reversed: Decimal
+    created_at: datetime | None
+    updated_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class EarnOrderPointsResult:
+    """What :meth:`LoyaltyClient.earn_order_points` returns."""
+
+    adjustment: PointAdjustment
+    order: OrderPoints
+    #: True when this order had earned before: that result, nothing applied now.
+    replayed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ReverseOrderPointsResult:
+    """What :meth:`LoyaltyClient.reverse_order_points` returns."""
+
+    #: The points this call took back (0 when nothing was left or available).
+    reversed: Decimal
+    #: The ledger debit; None when nothing was taken back.
+    adjustment: PointAdjustment | None
+    order: OrderPoints
+    replayed: bool = False
 
 
 # ------------------------------------------------------------ gift cards
@@ -403,6 +498,8 @@ __all__ = [
     "AccountTransactionType",
     "AdjustPointsResult",
     "Amount",
+    "CapturePointsHoldResult",
+    "EarnOrderPointsResult",
     "FieldViolation",
     "GiftCard",
     "GiftCardList",
@@ -411,12 +508,17 @@ __all__ = [
     "GiftCardTransaction",
     "GiftCardTransactionResult",
     "GiftCardUpdate",
+    "HoldPointsResult",
     "NewGiftCard",
     "NewStoreCreditAccount",
+    "OrderPoints",
     "Page",
     "PointAdjustment",
     "PointsAdjustmentInput",
     "PointsBalance",
+    "PointsHold",
+    "PointsHoldStatus",
+    "ReverseOrderPointsResult",
     "StoreCreditAccount",
     "StoreCreditAccountList",
     "StoreCreditAccountUpdate",
