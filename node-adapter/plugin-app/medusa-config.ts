@@ -14,6 +14,12 @@ const loyaltyOptions = {
   address: process.env.LOYALTY_GRPC_ADDRESS,
   token: process.env.LOYALTY_GRPC_TOKEN || undefined,
   timeoutMs: Number(process.env.LOYALTY_GRPC_TIMEOUT_MS || 5000),
+  // The points program (issue 15): 10 points per dollar of the items after
+  // discounts; a point is worth a cent at checkout, held for an hour.
+  points: {
+    earn: { per_unit: { usd: "10" }, rounding: "floor" as const },
+    redeem: { value_per_point: { usd: "0.01" }, hold_minutes: 60 },
+  },
 }
 
 module.exports = defineConfig({

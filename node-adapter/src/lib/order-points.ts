@@ -140,17 +140,25 @@ export async function handleOrderPlaced(container: MedusaContainer, orderId: str
   if (!order) {
     return { capture: null, earn: null }
   }
-  // Both run even when one fails; the first failure is rethrown (the event bus logs it).
-  const [capture, earn] = await Promise.allSettled([captureOrderPoints(container, order), earnPointsForOrder(container, order)])
-  for (const r of [capture, earn]) {
-    if (r.status === "rejected") {
-      throw r.reason
-    }
+  // Spend first, then earn (the ledger reads in that order); both are tried even
+  // when the first fails, whose error is then rethrown (the event bus logs it).
+  let failure: unknown = null
+  let capture: CaptureOutcome = null
+  let earn: EarnOutcome = null
+  try {
+    capture = await captureOrderPoints(container, order)
+  } catch (e) {
+    failure = e
   }
-  return {
-    capture: (capture as PromiseFulfilledResult<CaptureOutcome>).value,
-    earn: (earn as PromiseFulfilledResult<EarnOutcome>).value,
+  try {
+    earn = await earnPointsForOrder(container, order)
+  } catch (e) {
+    failure = failure ?? e
   }
+  if (failure) {
+    throw failure
+  }
+  return { capture, earn }
 }
 
 /**
@@ -198,7 +206,7 @@ export async function handleOrderCanceled(container: MedusaContainer, orderId: s
 
 /**
  * payment.refunded ({ id } of the payment): each refund of the payment takes
- * back its share of what the order earned (earned x refunded / order total,
+ * back its share of what the order earned (earned x refunded / amount paid,
  * on the running sum of the refunds), keyed by the refund's id, so the
  * refunds seen before replay and only the new one takes points.
  */
@@ -206,11 +214,16 @@ export async function handlePaymentRefunded(container: MedusaContainer, paymentI
   const query = container.resolve(ContainerRegistrationKeys.QUERY)
   const { data: payments } = await query.graph({
     entity: "payment",
-    fields: ["id", "payment_collection_id", "refunds.id", "refunds.amount", "refunds.created_at"],
+    fields: ["id", "payment_collection_id", "payment_collection.amount", "refunds.id", "refunds.amount", "refunds.created_at"],
     filters: { id: paymentId },
   })
   const payment = payments?.[0] as
-    | { id: string; payment_collection_id: string; refunds?: { id: string; amount: unknown; created_at: unknown }[] }
+    | {
+        id: string
+        payment_collection_id: string
+        payment_collection?: { amount: unknown } | null
+        refunds?: { id: string; amount: unknown; created_at: unknown }[]
+      }
     | undefined
   if (!payment?.refunds?.length) {
     return []
@@ -236,7 +249,10 @@ export async function handlePaymentRefunded(container: MedusaContainer, paymentI
     }
     throw e
   }
-  const shares = refundShares(earned, order.total, payment.refunds, earn.rounding)
+  // The share is of what was paid: the payment collection's amount (the order's
+  // total shrinks by each refund, as Medusa adds a refund credit line to it).
+  const paid = payment.payment_collection?.amount ?? order.total
+  const shares = refundShares(earned, paid, payment.refunds, earn.rounding)
   const out: { refund_id: string; share: string; reversed: string; replayed: boolean }[] = []
   for (const [refundId, share] of shares) {
     if (new BigNumberJS(share).lte(0)) {

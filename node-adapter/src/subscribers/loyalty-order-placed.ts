@@ -1,4 +1,6 @@
 import type { SubscriberArgs, SubscriberConfig } from "@medusajs/framework"
+import type { Logger } from "@medusajs/framework/types"
+import { ContainerRegistrationKeys } from "@medusajs/framework/utils"
 import { handleOrderPlaced } from "../lib/order-points"
 
 /**
@@ -8,7 +10,11 @@ import { handleOrderPlaced } from "../lib/order-points"
  * in the loyalty service, so a redelivered event earns and spends once.
  */
 export default async function loyaltyOrderPlaced({ event, container }: SubscriberArgs<{ id: string }>) {
-  await handleOrderPlaced(container, event.data.id)
+  const outcome = await handleOrderPlaced(container, event.data.id)
+  // One line per delivery (a redelivery shows "replayed": true), for operators and the tests.
+  container
+    .resolve<Logger>(ContainerRegistrationKeys.LOGGER)
+    .info(`medusa-loyalty-grpc: order.placed ${event.data.id}: ${JSON.stringify(outcome)}`)
 }
 
 export const config: SubscriberConfig = {

@@ -1,4 +1,6 @@
 import type { SubscriberArgs, SubscriberConfig } from "@medusajs/framework"
+import type { Logger } from "@medusajs/framework/types"
+import { ContainerRegistrationKeys } from "@medusajs/framework/utils"
 import { handlePaymentRefunded } from "../lib/order-points"
 
 /**
@@ -6,7 +8,11 @@ import { handlePaymentRefunded } from "../lib/order-points"
  * with the payment's id): each refund takes back its share of the order's points.
  */
 export default async function loyaltyPaymentRefunded({ event, container }: SubscriberArgs<{ id: string }>) {
-  await handlePaymentRefunded(container, event.data.id)
+  const outcome = await handlePaymentRefunded(container, event.data.id)
+  // One line per delivery (a redelivery shows "replayed": true), for operators and the tests.
+  container
+    .resolve<Logger>(ContainerRegistrationKeys.LOGGER)
+    .info(`medusa-loyalty-grpc: payment.refunded ${event.data.id}: ${JSON.stringify(outcome)}`)
 }
 
 export const config: SubscriberConfig = {

@@ -108,7 +108,6 @@ type Prepared = {
   currency_code: string
   code: string
   expires_at: string
-  metadata: Record<string, unknown>
   idempotency_key: string | null
 }
 
@@ -150,7 +149,6 @@ const prepareCartPointsStep = createStep(
       currency_code: cart.currency_code,
       code: "",
       expires_at: new Date(Date.now() + redeem.hold_minutes * 60_000).toISOString(),
-      metadata: { ...(cart.metadata ?? {}) },
       idempotency_key: input.idempotency_key ?? null,
     }
     return new StepResponse(prepared)
@@ -227,18 +225,27 @@ const assertPromotionAppliedStep = createStep(
   }
 )
 
-/** Writes the cart's metadata (whole object: the cart module replaces it); compensation writes the old one back. */
+/**
+ * Sets keys of the cart's metadata (the cart module merges metadata; a key set
+ * to null reads as absent); the compensation sets each key back to what it was.
+ */
 const setCartMetadataStep = createStep(
   "set-loyalty-points-cart-metadata",
-  async (input: { cart_id: string; metadata: Record<string, unknown> }, { container }) => {
+  async (input: { cart_id: string; patch: Record<string, unknown> }, { container }) => {
     const carts = container.resolve<ICartModuleService>(Modules.CART)
     const [before] = await carts.listCarts({ id: [input.cart_id] }, { select: ["id", "metadata"] })
-    await carts.updateCarts(input.cart_id, { metadata: input.metadata })
-    return new StepResponse(true, { cart_id: input.cart_id, metadata: before?.metadata ?? null })
+    const previous: Record<string, unknown> = {}
+    for (const key of Object.keys(input.patch)) {
+      previous[key] = before?.metadata?.[key] ?? null
+    }
+    await carts.updateCarts(input.cart_id, { metadata: { ...(before?.metadata ?? {}), ...input.patch } })
+    return new StepResponse(true, { cart_id: input.cart_id, patch: previous })
   },
-  async (previous: { cart_id: string; metadata: Record<string, unknown> | null } | undefined, { container }) => {
-    if (previous) {
-      await container.resolve<ICartModuleService>(Modules.CART).updateCarts(previous.cart_id, { metadata: previous.metadata })
+  async (undo: { cart_id: string; patch: Record<string, unknown> } | undefined, { container }) => {
+    if (undo) {
+      const carts = container.resolve<ICartModuleService>(Modules.CART)
+      const [now] = await carts.listCarts({ id: [undo.cart_id] }, { select: ["id", "metadata"] })
+      await carts.updateCarts(undo.cart_id, { metadata: { ...(now?.metadata ?? {}), ...undo.patch } })
     }
   }
 )
@@ -273,11 +280,11 @@ export const applyLoyaltyPointsToCartWorkflow = createWorkflow(
         code: promotion.code,
         expires_at: hold.expires_at ? new Date(hold.expires_at).toISOString() : null,
       }
-      return { cart_id: prepared.cart_id, metadata: { ...prepared.metadata, [CART_POINTS_KEY]: applied } }
+      return { cart_id: prepared.cart_id, patch: { [CART_POINTS_KEY]: applied } }
     })
     setCartMetadataStep(metadata)
     releaseLockStep({ key: lockKey })
-    const result = transform({ metadata }, ({ metadata }) => metadata.metadata[CART_POINTS_KEY] as CartLoyaltyPoints)
+    const result = transform({ metadata }, ({ metadata }) => metadata.patch[CART_POINTS_KEY] as CartLoyaltyPoints)
     return new WorkflowResponse(result)
   }
 )
@@ -291,10 +298,7 @@ const readAppliedPointsStep = createStep(
   async (input: RemoveCartPointsInput, { container }) => {
     const cart = await readCart(container, input.cart_id)
     assertOwnOpenCart(cart, input.customer_id)
-    const applied = cartPoints(cart.metadata)
-    const rest = { ...(cart.metadata ?? {}) }
-    delete rest[CART_POINTS_KEY]
-    return new StepResponse({ applied, metadata: rest, cart_id: cart.id })
+    return new StepResponse({ applied: cartPoints(cart.metadata), cart_id: cart.id })
   }
 )
 
@@ -334,7 +338,7 @@ export const removeLoyaltyPointsFromCartWorkflow = createWorkflow(
       })
       const promotionId = transform({ read }, ({ read }) => ({ promotion_id: read.applied!.promotion_id }))
       deletePromotionStep(promotionId)
-      setCartMetadataStep(transform({ read }, ({ read }) => ({ cart_id: read.cart_id, metadata: read.metadata })))
+      setCartMetadataStep(transform({ read }, ({ read }) => ({ cart_id: read.cart_id, patch: { [CART_POINTS_KEY]: null } })))
       releaseCartHoldStep(transform({ read }, ({ read }) => ({ hold_id: read.applied!.hold_id })))
     })
     releaseLockStep({ key: lockKey })

@@ -11,7 +11,8 @@ type ValidateInput = {
     id: string
     customer?: { id: string } | null
     metadata?: Record<string, unknown> | null
-    promotions?: { code?: string | null }[] | null
+    promotions?: { id?: string | null; code?: string | null }[] | null
+    items?: { adjustments?: { code?: string | null; promotion_id?: string | null }[] | null }[] | null
   }
 }
 
@@ -35,7 +36,10 @@ completeCartWorkflow.hooks.validate(
       return new StepResponse(undefined, null as string | null)
     }
     const loyalty = container.resolve<LoyaltyModuleService>(LOYALTY_MODULE)
-    if (!(cart.promotions ?? []).some((p) => p.code === applied.code)) {
+    const onCart =
+      (cart.promotions ?? []).some((p) => p.id === applied.promotion_id || p.code === applied.code) ||
+      (cart.items ?? []).some((i) => (i.adjustments ?? []).some((a) => a.promotion_id === applied.promotion_id || a.code === applied.code))
+    if (!onCart) {
       // The points promotion was taken off the cart (e.g. DELETE /store/carts/:id/promotions): nothing to spend.
       await loyalty.releasePointsHold(applied.hold_id)
       return new StepResponse(undefined, null as string | null)

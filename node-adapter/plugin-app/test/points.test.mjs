@@ -1,0 +1,499 @@
+// Layer (c), the points program of issue 15: medusa-loyalty-grpc as a plugin
+// (its subscribers, completeCartWorkflow hook and Store routes) in the plugin
+// app next to @medusajs/loyalty-plugin, with earning rules in its options
+// (10 points per dollar of the items after discounts; a point is worth $0.01).
+// A customer registers and orders (earns by the rule), applies points to a
+// second cart (a promotion the cart totals show), completes it (captured
+// once), two carts race for more points than the balance, a declined payment
+// releases the hold, a refund and a cancel take points back, and order.placed
+// delivered again changes nothing. Over HTTP with real tokens, read back over
+// gRPC. Its own uniquely named database, dropped at the end.
+import { after, before, describe, it } from "node:test"
+import assert from "node:assert/strict"
+import { execFile, spawn } from "node:child_process"
+import { appendFileSync, mkdtempSync, readFileSync } from "node:fs"
+import { createHash, randomBytes } from "node:crypto"
+import { createRequire } from "node:module"
+import { tmpdir } from "node:os"
+import { dirname, join, resolve } from "node:path"
+import { fileURLToPath } from "node:url"
+import * as grpc from "@grpc/grpc-js"
+import * as protoLoader from "@grpc/proto-loader"
+import { freePort, serverBin, serveHelp, startServer } from "../../test/helpers/server.mjs"
+
+const APP = resolve(dirname(fileURLToPath(import.meta.url)), "..")
+const REPO_PROTOS = resolve(APP, "..", "..", "protos")
+const require = createRequire(join(APP, "package.json"))
+const pg = require("pg")
+
+const DB_NAME = `medusa_loyalty_points_${Date.now().toString(36)}_${randomBytes(3).toString("hex")}`
+const PG_ADMIN_URL = process.env.MEDUSA_TEST_PG_URL || "postgres://postgres@localhost:5432/postgres"
+const DATABASE_URL = PG_ADMIN_URL.replace(/\/[^/]*$/, `/${DB_NAME}`)
+const LOG_DIR = process.env.MEDUSA_LOG_DIR || mkdtempSync(join(tmpdir(), "medusa-loyalty-points-"))
+const START_LOG = join(LOG_DIR, "points-start.log")
+const ADMIN = { email: "admin@points.test", password: "supersecret-test" }
+const ADA = { email: "ada@points.test", password: "ada-secret-1" }
+const BOB = { email: "bob@points.test", password: "bob-secret-1" }
+const TOKEN = serveHelp().includes("--api-keys") ? "lk_points_app_test_token_0123456789abcdef" : undefined
+const MEDUSA_BIN = join(APP, "node_modules", "@medusajs", "cli", "cli.js")
+
+let loyaltyServer
+let raw
+let medusa
+let baseUrl
+let booted = null
+const seed = {}
+
+function env(extra = {}) {
+  return {
+    ...process.env,
+    NODE_ENV: "development",
+    DATABASE_URL,
+    MEDUSA_DISABLE_TELEMETRY: "true",
+    LOYALTY_GRPC_ADDRESS: loyaltyServer?.address ?? "127.0.0.1:1",
+    ...(TOKEN ? { LOYALTY_GRPC_TOKEN: TOKEN } : {}),
+    ...extra,
+  }
+}
+
+function medusaCli(name, args, timeoutMs = 240000) {
+  const logFile = join(LOG_DIR, `points-${name}.log`)
+  return new Promise((ok, fail) => {
+    const child = spawn(process.execPath, [MEDUSA_BIN, ...args], { cwd: APP, env: env(), stdio: ["ignore", "pipe", "pipe"], detached: true })
+    let output = ""
+    const onData = (d) => {
+      output += d
+      appendFileSync(logFile, d)
+    }
+    child.stdout.on("data", onData)
+    child.stderr.on("data", onData)
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-child.pid, "SIGKILL")
+      } catch {}
+      fail(new Error(`medusa ${args.join(" ")} timed out; log: ${logFile}`))
+    }, timeoutMs)
+    child.on("exit", (code) => {
+      clearTimeout(timer)
+      if (code === 0) ok(output)
+      else fail(new Error(`medusa ${args.join(" ")} exited ${code}; log: ${logFile}\n${output.slice(-2000)}`))
+    })
+  })
+}
+
+function rawLoyaltyClient(address) {
+  const def = protoLoader.loadSync(join(REPO_PROTOS, "loyalty", "v1", "loyalty.proto"), {
+    keepCase: true,
+    longs: String,
+    enums: String,
+    defaults: true,
+    oneofs: true,
+    includeDirs: [REPO_PROTOS],
+  })
+  const Ctor = grpc.loadPackageDefinition(def).loyalty.v1.LoyaltyService
+  const client = new Ctor(address, grpc.credentials.createInsecure())
+  const md = new grpc.Metadata()
+  if (TOKEN) md.set("authorization", `Bearer ${TOKEN}`)
+  const call = (method, req) =>
+    new Promise((ok, fail) => client[method](req, md, { deadline: Date.now() + 5000 }, (e, r) => (e ? fail(e) : ok(r))))
+  return { call, close: () => client.close() }
+}
+
+async function pgAdmin(sql, params) {
+  const client = new pg.Client({ connectionString: PG_ADMIN_URL })
+  await client.connect()
+  try {
+    return await client.query(sql, params)
+  } finally {
+    await client.end()
+  }
+}
+
+async function waitForHealth(url, child, timeoutMs) {
+  const t0 = Date.now()
+  while (Date.now() - t0 < timeoutMs) {
+    if (child.exitCode !== null) throw new Error(`medusa start exited with ${child.exitCode}; log: ${START_LOG}`)
+    try {
+      if ((await fetch(`${url}/health`)).ok) return
+    } catch {}
+    await new Promise((r) => setTimeout(r, 500))
+  }
+  throw new Error(`medusa start not healthy after ${timeoutMs} ms`)
+}
+
+/** One HTTP call. `token` is a bearer JWT; `pk` adds the publishable key header. */
+async function http(method, path, { token, body, pk } = {}) {
+  const headers = {}
+  if (body !== undefined) headers["Content-Type"] = "application/json"
+  if (token) headers.Authorization = `Bearer ${token}`
+  if (pk) headers["x-publishable-api-key"] = seed.publishableKey
+  const res = await fetch(`${baseUrl}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) })
+  const text = await res.text()
+  let json
+  try {
+    json = JSON.parse(text)
+  } catch {
+    json = text
+  }
+  appendFileSync(join(LOG_DIR, "points-http.log"), `${method} ${path} -> ${res.status}\n${text.slice(0, 4000)}\n\n`)
+  return { status: res.status, body: json }
+}
+
+async function ok(method, path, opts) {
+  const res = await http(method, path, opts)
+  assert.ok(res.status >= 200 && res.status < 300, `${method} ${path} -> ${res.status}: ${JSON.stringify(res.body)}`)
+  return res.body
+}
+
+async function waitFor(check, timeoutMs, what) {
+  const t0 = Date.now()
+  let last
+  for (;;) {
+    last = await check()
+    if (last === true) return
+    if (Date.now() - t0 > timeoutMs) throw new Error(`${what} within ${timeoutMs} ms (last: ${JSON.stringify(last)})`)
+    await new Promise((r) => setTimeout(r, 200))
+  }
+}
+
+function verifyLedger() {
+  return new Promise((done) => {
+    execFile(serverBin(), ["verify", "--database-url", loyaltyServer.databaseUrl], { encoding: "utf8" }, (err, stdout, stderr) =>
+      done({ code: err ? (err.code ?? 1) : 0, output: `${stdout}${stderr}` })
+    )
+  })
+}
+
+const balanceOf = async (customerId) => {
+  const b = await raw.call("GetPointsBalance", { customer_id: customerId })
+  return { balance: b.balance, held: b.held, available: b.available }
+}
+
+/** Waits until the customer's balance (a decimal string) is `want`. */
+async function waitForBalance(customerId, want, what) {
+  await waitFor(async () => {
+    const b = await balanceOf(customerId)
+    return b.balance === want || b
+  }, 20000, `${what}: balance ${want}`)
+}
+
+/** The subscriber's log lines for one event and id (one per delivery). */
+function deliveries(event, id) {
+  let text = ""
+  try {
+    text = readFileSync(START_LOG, "utf8")
+  } catch {}
+  return text.split("\n").filter((l) => l.includes(`medusa-loyalty-grpc: ${event} ${id}:`))
+}
+
+async function customerCart(token, quantity = 1) {
+  const { cart } = await ok("POST", "/store/carts", {
+    pk: true,
+    token,
+    body: { region_id: seed.region, sales_channel_id: seed.salesChannel, items: [{ variant_id: seed.variant, quantity }] },
+  })
+  assert.equal(cart.total, 80 * quantity)
+  return cart
+}
+
+async function payWith(cartId, providerId, amount) {
+  const { payment_collection } = await ok("POST", "/store/payment-collections", { pk: true, body: { cart_id: cartId } })
+  assert.equal(payment_collection.amount, amount)
+  await ok("POST", `/store/payment-collections/${payment_collection.id}/payment-sessions`, { pk: true, body: { provider_id: providerId } })
+}
+
+async function register(who, first_name) {
+  const registered = await ok("POST", "/auth/customer/emailpass/register", { body: who })
+  const { customer } = await ok("POST", "/store/customers", { token: registered.token, pk: true, body: { email: who.email, first_name, last_name: "Points" } })
+  const token = (await ok("POST", "/auth/customer/emailpass", { body: who })).token
+  return { id: customer.id, token }
+}
+
+before(async () => {
+  console.log(`# points: database ${DB_NAME}, logs ${LOG_DIR}`)
+  try {
+    const sha = TOKEN && createHash("sha256").update(TOKEN).digest("hex")
+    const serverStarting = startServer({ extraArgs: TOKEN ? ["--api-keys", `medusa:${sha}=loyalty:read,loyalty:write`] : [] })
+    await pgAdmin(`CREATE DATABASE "${DB_NAME}"`)
+    loyaltyServer = await serverStarting
+    raw = rawLoyaltyClient(loyaltyServer.address)
+    await medusaCli("db-migrate", ["db:migrate"])
+    const userCreated = medusaCli("user", ["user", "-e", ADMIN.email, "-p", ADMIN.password])
+    const port = await freePort()
+    baseUrl = `http://127.0.0.1:${port}`
+    medusa = spawn(process.execPath, [MEDUSA_BIN, "start", "--port", String(port)], {
+      cwd: APP,
+      env: env({ PORT: String(port) }),
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    })
+    medusa.stdout.on("data", (d) => appendFileSync(START_LOG, d))
+    medusa.stderr.on("data", (d) => appendFileSync(START_LOG, d))
+    await userCreated
+    await waitForHealth(baseUrl, medusa, 180000)
+    booted = true
+  } catch (e) {
+    booted = e
+  }
+})
+
+after(async () => {
+  if (medusa && medusa.exitCode === null) {
+    const gone = new Promise((r) => medusa.once("exit", r))
+    try {
+      process.kill(-medusa.pid, "SIGTERM")
+    } catch {}
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-medusa.pid, "SIGKILL")
+      } catch {}
+    }, 8000)
+    await gone
+    clearTimeout(timer)
+  }
+  raw?.close()
+  await loyaltyServer?.stop()
+  await pgAdmin(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [DB_NAME])
+  await pgAdmin(`DROP DATABASE IF EXISTS "${DB_NAME}"`)
+})
+
+function requireBoot() {
+  if (booted !== true) throw booted ?? new Error("boot did not finish")
+}
+
+describe("the points program: earn on orders, redeem at checkout (medusa-loyalty-grpc as a plugin)", () => {
+  it("seeds through the real routes: admin, sales channel, USD region (system + declining providers), key, an $80 mug, two registered customers", { timeout: 120000 }, async () => {
+    requireBoot()
+    seed.admin = (await ok("POST", "/auth/user/emailpass", { body: ADMIN })).token
+    const { sales_channel } = await ok("POST", "/admin/sales-channels", { token: seed.admin, body: { name: "Points channel" } })
+    seed.salesChannel = sales_channel.id
+    const { region } = await ok("POST", "/admin/regions", {
+      token: seed.admin,
+      body: { name: "United States", currency_code: "usd", countries: ["us"], payment_providers: ["pp_system_default", "pp_declining_declining"] },
+    })
+    seed.region = region.id
+    const { api_key } = await ok("POST", "/admin/api-keys", { token: seed.admin, body: { title: "Points storefront", type: "publishable" } })
+    seed.publishableKey = api_key.token
+    await ok("POST", `/admin/api-keys/${api_key.id}/sales-channels`, { token: seed.admin, body: { add: [seed.salesChannel] } })
+    const { product } = await ok("POST", "/admin/products", {
+      token: seed.admin,
+      body: {
+        title: "Points mug",
+        status: "published",
+        options: [{ title: "Size", values: ["One size"] }],
+        variants: [{ title: "One size", options: { Size: "One size" }, manage_inventory: false, prices: [{ currency_code: "usd", amount: 80 }] }],
+        sales_channels: [{ id: seed.salesChannel }],
+      },
+    })
+    seed.variant = product.variants[0].id
+    seed.ada = await register(ADA, "Ada")
+    seed.bob = await register(BOB, "Bob")
+    assert.match(seed.ada.id, /^cus_/)
+  })
+
+  it("an order placed earns by the rule (10 points per dollar of the items: $80 -> 800), read by GET /store/loyalty/points", { timeout: 120000 }, async () => {
+    requireBoot()
+    assert.ok(seed.ada, "seeding failed")
+    const cart = await customerCart(seed.ada.token)
+    await payWith(cart.id, "pp_system_default", 80)
+    const done = await ok("POST", `/store/carts/${cart.id}/complete`, { pk: true, token: seed.ada.token })
+    assert.equal(done.type, "order", JSON.stringify(done))
+    seed.order1 = done.order.id
+    await waitForBalance(seed.ada.id, "800", "order.placed earned")
+    const order = await raw.call("GetOrderPoints", { customer_id: seed.ada.id, order_id: seed.order1 })
+    assert.deepEqual([order.earned, order.reversed], ["800", "0"])
+    const mine = await ok("GET", "/store/loyalty/points", { pk: true, token: seed.ada.token })
+    assert.equal(mine.loyalty_points.customer_id, seed.ada.id)
+    assert.deepEqual([mine.loyalty_points.balance, mine.loyalty_points.held, mine.loyalty_points.available], [800, 0, 800])
+    assert.equal(mine.loyalty_points.history.length, 1)
+    assert.equal(mine.loyalty_points.history[0].delta, 800)
+    assert.match(mine.loyalty_points.history[0].reason, /^Order #\d+: earned on 80 usd$/)
+    assert.deepEqual(mine.loyalty_points.redeem, { value_per_point: { usd: "0.01" }, min_points: "1" })
+    assert.equal((await http("GET", "/store/loyalty/points", { pk: true })).status, 401)
+    // Admin: the same balance, with held and available.
+    const admin = await ok("GET", `/admin/loyalty/points/${seed.ada.id}`, { token: seed.admin })
+    assert.deepEqual([admin.balance, admin.held, admin.available], [800, 0, 800])
+  })
+
+  it("order.placed delivered twice more earns once (the service keys the earning by order id)", { timeout: 60000 }, async () => {
+    requireBoot()
+    assert.ok(seed.order1, "the first order failed")
+    await waitFor(async () => deliveries("order.placed", seed.order1).length >= 1 || "no delivery logged", 20000, "first delivery logged")
+    for (let i = 0; i < 2; i++) {
+      await ok("POST", "/admin/plugin-test/emit-event", { token: seed.admin, body: { name: "order.placed", data: { id: seed.order1 } } })
+    }
+    await waitFor(async () => deliveries("order.placed", seed.order1).length >= 3 || deliveries("order.placed", seed.order1), 20000, "three deliveries logged")
+    const lines = deliveries("order.placed", seed.order1)
+    assert.equal(lines.length, 3, lines.join("\n"))
+    assert.match(lines[0], /"earn":\{"points":"800","base":"80","replayed":false\}/)
+    assert.match(lines[1], /"earn":\{"points":"800","base":"80","replayed":true\}/)
+    assert.match(lines[2], /"earn":\{"points":"800","base":"80","replayed":true\}/)
+    assert.deepEqual(await balanceOf(seed.ada.id), { balance: "800", held: "0", available: "800" })
+    const adjustments = await raw.call("ListPointAdjustments", { customer_id: seed.ada.id })
+    assert.deepEqual(adjustments.point_adjustments.map((a) => a.delta), ["800"])
+  })
+
+  it("two carts of the customer applying 500 points each at the same moment (800 in the balance): exactly one holds them", { timeout: 60000 }, async () => {
+    requireBoot()
+    assert.ok(seed.order1, "the first order failed")
+    const carts = [await customerCart(seed.ada.token), await customerCart(seed.ada.token)]
+    const results = await Promise.all(
+      carts.map((c) => http("POST", `/store/carts/${c.id}/loyalty-points`, { pk: true, token: seed.ada.token, body: { points: 500 } }))
+    )
+    const statuses = results.map((r) => r.status).sort()
+    assert.deepEqual(statuses, [200, 400], JSON.stringify(results.map((r) => r.body)))
+    const loser = results.find((r) => r.status === 400)
+    assert.equal(loser.body.type, "not_allowed", JSON.stringify(loser.body))
+    const winner = carts[results.findIndex((r) => r.status === 200)]
+    const other = carts.find((c) => c !== winner)
+    const holds = await raw.call("ListPointsHolds", { customer_id: seed.ada.id, active_only: true })
+    assert.deepEqual(holds.holds.map((h) => [h.reference, h.reference_id, h.points]), [["cart", winner.id, "500"]])
+    assert.deepEqual(await balanceOf(seed.ada.id), { balance: "800", held: "500", available: "300" })
+    // The loser's cart has no discount and no promotion left behind.
+    const loserCart = (await ok("GET", `/store/carts/${other.id}`, { pk: true, token: seed.ada.token })).cart
+    assert.equal(loserCart.total, 80)
+    assert.deepEqual(loserCart.promotions ?? [], [])
+    // Removing the winner's points releases its hold.
+    const removed = await ok("DELETE", `/store/carts/${winner.id}/loyalty-points`, { pk: true, token: seed.ada.token })
+    assert.equal(removed.cart.total, 80)
+    assert.equal(removed.removed.hold_id, holds.holds[0].id)
+    assert.equal((await raw.call("GetPointsHold", { hold_id: holds.holds[0].id })).status, "POINTS_HOLD_STATUS_RELEASED")
+    assert.deepEqual(await balanceOf(seed.ada.id), { balance: "800", held: "0", available: "800" })
+    // DELETE again: nothing applied, nothing to do.
+    assert.equal((await ok("DELETE", `/store/carts/${winner.id}/loyalty-points`, { pk: true, token: seed.ada.token })).removed, null)
+  })
+
+  it("points applied to a cart are a promotion the totals show ($5 off for 500), kept when the cart changes; only the owner may apply them", { timeout: 60000 }, async () => {
+    requireBoot()
+    assert.ok(seed.order1, "the first order failed")
+    const cart = await customerCart(seed.ada.token)
+    seed.cart2 = cart.id
+    const applied = await ok("POST", `/store/carts/${cart.id}/loyalty-points`, { pk: true, token: seed.ada.token, body: { points: 500 } })
+    assert.equal(applied.cart.total, 75)
+    assert.equal(applied.cart.discount_total, 5)
+    assert.equal(applied.loyalty_points.points, "500")
+    assert.equal(applied.loyalty_points.value, "5")
+    assert.match(applied.loyalty_points.hold_id, /^phold_/)
+    assert.deepEqual(applied.cart.promotions.map((p) => p.code), [applied.loyalty_points.code])
+    seed.hold2 = applied.loyalty_points.hold_id
+    const hold = await raw.call("GetPointsHold", { hold_id: seed.hold2 })
+    assert.deepEqual([hold.status, hold.points, hold.reference, hold.reference_id], ["POINTS_HOLD_STATUS_ACTIVE", "500", "cart", cart.id])
+    // The hold expires an hour from now (hold_minutes: 60).
+    const minutes = (Number(hold.expires_at.seconds) * 1000 - Date.now()) / 60000
+    assert.ok(minutes > 58 && minutes <= 60, `expires in ${minutes} min`)
+    // Medusa's own cart route shows the discount.
+    const stored = (await ok("GET", `/store/carts/${cart.id}`, { pk: true, token: seed.ada.token })).cart
+    assert.equal(stored.total, 75)
+    assert.equal(stored.discount_total, 5)
+    const mine = await ok("GET", "/store/loyalty/points", { pk: true, token: seed.ada.token })
+    assert.deepEqual([mine.loyalty_points.balance, mine.loyalty_points.held, mine.loyalty_points.available], [800, 500, 300])
+    // Applying again, another customer, no customer, bad input.
+    const again = await http("POST", `/store/carts/${cart.id}/loyalty-points`, { pk: true, token: seed.ada.token, body: { points: 100 } })
+    assert.equal(again.status, 400)
+    assert.match(again.body.message, /already applied/)
+    const bob = await http("POST", `/store/carts/${cart.id}/loyalty-points`, { pk: true, token: seed.bob.token, body: { points: 1 } })
+    assert.equal(bob.status, 404, JSON.stringify(bob.body))
+    assert.equal((await http("DELETE", `/store/carts/${cart.id}/loyalty-points`, { pk: true, token: seed.bob.token })).status, 404)
+    assert.equal((await http("POST", `/store/carts/${cart.id}/loyalty-points`, { pk: true, body: { points: 1 } })).status, 401)
+    for (const points of [0, -5, 1.5, "abc", null]) {
+      const bad = await http("POST", `/store/carts/${cart.id}/loyalty-points`, { pk: true, token: seed.ada.token, body: { points } })
+      assert.equal(bad.status, 400, `${points}: ${JSON.stringify(bad.body)}`)
+      assert.equal(bad.body.type, "invalid_data")
+    }
+    // The cart changes (a second mug): Medusa's refresh keeps the points promotion.
+    const grown = (await ok("POST", `/store/carts/${cart.id}/line-items`, { pk: true, token: seed.ada.token, body: { variant_id: seed.variant, quantity: 1 } })).cart
+    assert.equal(grown.total, 155)
+    assert.equal(grown.discount_total, 5)
+    assert.deepEqual(grown.promotions.map((p) => p.code), [applied.loyalty_points.code])
+    // Still one hold, still 500.
+    assert.deepEqual(await balanceOf(seed.ada.id), { balance: "800", held: "500", available: "300" })
+  })
+
+  it("completing the cart captures the points exactly once and the order earns on what was paid for the items ($155 -> 1550)", { timeout: 120000 }, async () => {
+    requireBoot()
+    assert.ok(seed.cart2, "applying failed")
+    await payWith(seed.cart2, "pp_system_default", 155)
+    const done = await ok("POST", `/store/carts/${seed.cart2}/complete`, { pk: true, token: seed.ada.token })
+    assert.equal(done.type, "order", JSON.stringify(done))
+    seed.order2 = done.order.id
+    assert.equal(done.order.total, 155)
+    // 800 - 500 spent + 1550 earned
+    await waitForBalance(seed.ada.id, "1850", "captured and earned")
+    const hold = await raw.call("GetPointsHold", { hold_id: seed.hold2 })
+    assert.deepEqual([hold.status, hold.captured_points], ["POINTS_HOLD_STATUS_CAPTURED", "500"])
+    const adjustments = (await raw.call("ListPointAdjustments", { customer_id: seed.ada.id })).point_adjustments
+    assert.deepEqual(adjustments.map((a) => a.delta), ["1550", "-500", "800"])
+    assert.equal(adjustments[1].id, hold.adjustment_id)
+    assert.deepEqual(await balanceOf(seed.ada.id), { balance: "1850", held: "0", available: "1850" })
+    // The order carries the promotion and the points (the cart's metadata).
+    const order = await ok("GET", `/admin/orders/${seed.order2}?fields=${encodeURIComponent("id,total,discount_total,metadata,*promotions")}`, { token: seed.admin })
+    assert.equal(order.order.discount_total, 5)
+    assert.equal(order.order.metadata.loyalty_points.hold_id, seed.hold2)
+    // Delivered again, and the cart completed again: nothing moves.
+    await ok("POST", "/admin/plugin-test/emit-event", { token: seed.admin, body: { name: "order.placed", data: { id: seed.order2 } } })
+    await waitFor(async () => deliveries("order.placed", seed.order2).length >= 2 || deliveries("order.placed", seed.order2), 20000, "redelivery logged")
+    assert.match(deliveries("order.placed", seed.order2)[1], /"capture":\{"captured":"500","hold_id":"phold_\w+","replayed":true/)
+    const repeat = await ok("POST", `/store/carts/${seed.cart2}/complete`, { pk: true, token: seed.ada.token })
+    assert.equal(repeat.order?.id, seed.order2)
+    assert.equal((await raw.call("ListPointAdjustments", { customer_id: seed.ada.id })).point_adjustments.length, 3)
+    assert.deepEqual(await balanceOf(seed.ada.id), { balance: "1850", held: "0", available: "1850" })
+  })
+
+  it("a declined payment fails the completion and releases the hold; paying again holds the points again and captures them", { timeout: 120000 }, async () => {
+    requireBoot()
+    assert.ok(seed.order2, "the second order failed")
+    const cart = await customerCart(seed.ada.token)
+    const applied = await ok("POST", `/store/carts/${cart.id}/loyalty-points`, { pk: true, token: seed.ada.token, body: { points: 300 } })
+    assert.equal(applied.cart.total, 77)
+    await payWith(cart.id, "pp_declining_declining", 77)
+    const declined = await http("POST", `/store/carts/${cart.id}/complete`, { pk: true, token: seed.ada.token })
+    assert.notEqual(declined.body?.type, "order", JSON.stringify(declined.body))
+    const first = await raw.call("GetPointsHold", { hold_id: applied.loyalty_points.hold_id })
+    assert.equal(first.status, "POINTS_HOLD_STATUS_RELEASED", "the validate hook's compensation released the hold")
+    assert.deepEqual(await balanceOf(seed.ada.id), { balance: "1850", held: "0", available: "1850" })
+    await payWith(cart.id, "pp_system_default", 77)
+    const done = await ok("POST", `/store/carts/${cart.id}/complete`, { pk: true, token: seed.ada.token })
+    assert.equal(done.type, "order", JSON.stringify(done))
+    seed.order3 = done.order.id
+    // 1850 - 300 + 770 (the items after the $3 discount)
+    await waitForBalance(seed.ada.id, "2320", "captured and earned")
+    const holds = (await raw.call("ListPointsHolds", { customer_id: seed.ada.id, reference_id: cart.id })).holds
+    assert.deepEqual(holds.map((h) => [h.status, h.points, h.captured_points]), [
+      ["POINTS_HOLD_STATUS_CAPTURED", "300", "300"],
+      ["POINTS_HOLD_STATUS_RELEASED", "300", ""],
+    ])
+  })
+
+  it("a refund takes back its share of the order's points (payment.refunded, keyed by the refund)", { timeout: 60000 }, async () => {
+    requireBoot()
+    assert.ok(seed.order3, "earlier orders failed")
+    const order = await ok("GET", `/admin/orders/${seed.order2}?fields=${encodeURIComponent("id,*payment_collections.payments")}`, { token: seed.admin })
+    const payment = order.order.payment_collections[0].payments[0]
+    await ok("POST", `/admin/payments/${payment.id}/capture`, { token: seed.admin, body: {} })
+    // $31 of the $155 order: 1550 x 31 / 155 = 310 points.
+    await ok("POST", `/admin/payments/${payment.id}/refund`, { token: seed.admin, body: { amount: 31 } })
+    await waitForBalance(seed.ada.id, "2010", "refund share reversed")
+    const stored = await raw.call("GetOrderPoints", { customer_id: seed.ada.id, order_id: seed.order2 })
+    assert.deepEqual([stored.earned, stored.reversed], ["1550", "310"])
+    // Delivered again: the refund's key replays.
+    await ok("POST", "/admin/plugin-test/emit-event", { token: seed.admin, body: { name: "payment.refunded", data: { id: payment.id } } })
+    await waitFor(async () => deliveries("payment.refunded", payment.id).length >= 2 || "waiting", 20000, "refund redelivery logged")
+    assert.match(deliveries("payment.refunded", payment.id)[1], /"replayed":true/)
+    assert.equal((await balanceOf(seed.ada.id)).balance, "2010")
+  })
+
+  it("canceling the first order takes back the points it earned (order.canceled, all it has left)", { timeout: 60000 }, async () => {
+    requireBoot()
+    assert.ok(seed.order1, "the first order failed")
+    await ok("POST", `/admin/orders/${seed.order1}/cancel`, { token: seed.admin, body: {} })
+    await waitForBalance(seed.ada.id, "1210", "cancel reversed")
+    const stored = await raw.call("GetOrderPoints", { customer_id: seed.ada.id, order_id: seed.order1 })
+    assert.deepEqual([stored.earned, stored.reversed], ["800", "800"])
+    const mine = await ok("GET", "/store/loyalty/points", { pk: true, token: seed.ada.token })
+    assert.equal(mine.loyalty_points.balance, 1210)
+    assert.equal(mine.loyalty_points.history[0].delta, -800)
+    assert.match(mine.loyalty_points.history[0].reason, /canceled/)
+    const verify = await verifyLedger()
+    assert.equal(verify.code, 0, verify.output)
+  })
+})
