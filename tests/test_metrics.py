@@ -42,6 +42,17 @@ def scrape(address: str) -> Samples:
     return samples
 
 
+def scrape_until(address: str, ready: Callable[[Samples], bool], timeout: float = 10) -> Samples:
+    """A scrape once `ready` holds. A refused call's status goes out before the server
+    has counted it (grpc sends it from inside abort), so its count may lag by a hair."""
+    deadline = time.monotonic() + timeout
+    samples = scrape(address)
+    while not ready(samples) and time.monotonic() < deadline:
+        time.sleep(0.05)
+        samples = scrape(address)
+    return samples
+
+
 def value(samples: Samples, name: str, **labels: str) -> float:
     """The sample with exactly these labels (0 when absent)."""
     return samples.get((name, frozenset(labels.items())), 0.0)
@@ -149,7 +160,7 @@ def test_metrics_count_real_calls(
         with pytest.raises(grpc.RpcError) as missing:
             stub.RetrieveGiftCard(pb.RetrieveGiftCardRequest(id="gcard_missing"), timeout=10)
         assert missing.value.code() == grpc.StatusCode.NOT_FOUND
-    after = scrape(address)
+    after = scrape_until(address, lambda s: calls(s, "RetrieveGiftCard", "NOT_FOUND") == 1)
 
     def delta(name: str, **labels: str) -> float:
         return value(after, name, **labels) - value(before, name, **labels)
@@ -252,7 +263,7 @@ def test_scraped_during_calls(
     seen = [calls(s, "AdjustPoints") for s in scrapes]
     assert seen == sorted(seen), "a counter went backwards"
     assert seen[-1] > 0, "calls made while scraping were not counted"
-    final = scrape(address)
+    final = scrape_until(address, lambda s: calls(s, "AdjustPoints") >= made)
     assert calls(final, "AdjustPoints") == made
     assert value(final, "loyalty_rpc_in_flight", service=SERVICE, method="AdjustPoints") == 0
     in_flight = [
@@ -281,7 +292,7 @@ def test_one_view_across_two_workers(
     # 12 connections: the kernel spreads them over both workers (SO_REUSEPORT)
     scrapes, made = _scrape_during(address, server.target, uid, 12, load)
     assert all(value(s, "loyalty_health_serving") == 1 for s in scrapes)
-    final = scrape(address)
+    final = scrape_until(address, lambda s: calls(s, "AdjustPoints") >= made)
     # The parent adds up what both workers wrote: every call counted once, whichever
     # worker served it, and each worker's pools counted (twice one worker's).
     assert calls(final, "AdjustPoints") == made
@@ -306,7 +317,7 @@ def test_refused_calls_are_counted(metered: Callable[..., tuple[ServerProcess, s
         stub.GetOptions(
             pb.GetOptionsRequest(), timeout=10, metadata=[("authorization", f"Bearer {key}")]
         )
-    samples = scrape(address)
+    samples = scrape_until(address, lambda s: calls(s, "GetOptions", "UNAUTHENTICATED") == 1)
     assert calls(samples, "GetOptions", "UNAUTHENTICATED") == 1
     assert calls(samples, "GetOptions") == 1
 
