@@ -8,7 +8,8 @@ command-line input. The server's address and the token come from
 
 One job a module: ``parser`` (the grammar), ``connect`` (flags and environment to a
 client), ``inputs`` (command-line values), the commands by group (``points``,
-``points_import``, ``gift_cards``, ``store_credit``), ``render`` (tables, records, JSON).
+``points_import``, ``holds``, ``order_points``, ``gift_cards``, ``store_credit``),
+``render`` (tables, records, JSON).
 """
 
 from __future__ import annotations

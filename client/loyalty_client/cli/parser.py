@@ -8,7 +8,7 @@ from typing import Any
 
 from .. import __version__
 from ..types import AccountTransactionType, GiftCardStatus
-from . import gift_cards, points, points_import, store_credit
+from . import gift_cards, holds, order_points, points, points_import, store_credit
 from .connect import DEFAULT_TARGET
 from .inputs import positive_int
 
@@ -117,6 +117,75 @@ def build_parser() -> argparse.ArgumentParser:
         default=points_import.MAX_BATCH,
         help="rows per batch (1000)",
     )
+
+    # points holds
+    p = leaf(
+        points_group,
+        "hold",
+        holds.cmd_hold,
+        "reserve points of a customer (for a cart) until captured, released or expired",
+    )
+    p.add_argument("customer_id")
+    p.add_argument("points", help="a positive decimal, e.g. 200")
+    p.add_argument("--reference", default="", help='what it is for, e.g. "cart"')
+    p.add_argument("--reference-id", default="", help="e.g. the cart's id")
+    p.add_argument(
+        "--expires-at", help="ISO 8601 with a time zone (default: one hour; at most 30 days)"
+    )
+    p.add_argument(
+        "--idempotency-key",
+        help="repeat the command with the same key and nothing is reserved twice "
+        "(default: a fresh key per run)",
+    )
+    p = leaf(
+        points_group,
+        "capture",
+        holds.cmd_capture,
+        "spend held points (one ledger debit, once per hold); the rest is released",
+    )
+    p.add_argument("hold_id", metavar="HOLD_ID")
+    p.add_argument("--points", help="at most the points held (default: all of them)")
+    p.add_argument("--reason", default="", help='default "points hold <id> captured"')
+    p = leaf(points_group, "release", holds.cmd_release, "give held points back")
+    p.add_argument("hold_id", metavar="HOLD_ID")
+    p = leaf(points_group, "get-hold", holds.cmd_get, "show one hold and its status")
+    p.add_argument("hold_id", metavar="HOLD_ID")
+    p = leaf(points_group, "holds", holds.cmd_list, "a customer's holds, newest first")
+    p.add_argument("customer_id")
+    p.add_argument("--reference-id", default="", help="only the holds for this reference")
+    p.add_argument("--active", action="store_true", help="only the active, unexpired holds")
+    p.add_argument("--limit", type=positive_int, default=50, help="at most this many (50)")
+    p.add_argument("--all", action="store_true", help="every hold")
+
+    # order points
+    p = leaf(
+        points_group,
+        "earn",
+        order_points.cmd_earn,
+        "award points for an order, once per order (a repeated call earns nothing twice)",
+    )
+    p.add_argument("customer_id")
+    p.add_argument("order_id")
+    p.add_argument("points", help="a positive decimal")
+    p.add_argument("--reason", default="", help='default "order <id>"')
+    p = leaf(
+        points_group,
+        "reverse",
+        order_points.cmd_reverse,
+        "take back points an order earned (all it has left, or --points of them)",
+    )
+    p.add_argument("customer_id")
+    p.add_argument("order_id")
+    p.add_argument("--points", help="at most what the order has left (default: all of it)")
+    p.add_argument("--reason", default="")
+    p.add_argument(
+        "--idempotency-key",
+        required=True,
+        help='names this reversal, e.g. "cancel" or a refund id: the same key applies once',
+    )
+    p = leaf(points_group, "order", order_points.cmd_get, "what an order earned and gave back")
+    p.add_argument("customer_id")
+    p.add_argument("order_id")
 
     # gift cards
     cards = groups.add_parser("gift-cards", help="gift cards").add_subparsers(

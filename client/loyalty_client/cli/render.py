@@ -17,12 +17,18 @@ from ..types import (
     AccountTransaction,
     AccountTransactionResult,
     AdjustPointsResult,
+    CapturePointsHoldResult,
+    EarnOrderPointsResult,
     GiftCard,
     GiftCardOptions,
     GiftCardTransaction,
     GiftCardTransactionResult,
+    HoldPointsResult,
+    OrderPoints,
     PointAdjustment,
     PointsBalance,
+    PointsHold,
+    ReverseOrderPointsResult,
     StoreCreditAccount,
 )
 
@@ -170,12 +176,96 @@ def balance(balance: PointsBalance) -> str:
         [
             ("customer_id", balance.customer_id),
             ("balance", balance.balance),
+            ("held", balance.held),
+            ("available", balance.available),
             ("updated_at", balance.updated_at),
         ]
     )
     if balance.history:
         text += "\n\n" + adjustments_table(balance.history)
     return text
+
+
+# ------------------------------------------------------------ points holds
+
+_HOLD_FIELDS = (
+    "id", "customer_id", "points", "status", "reference", "reference_id", "expires_at",
+    "captured_points", "adjustment_id", "created_at", "updated_at",
+)  # fmt: skip
+_HOLD_COLUMNS = ("id", "points", "status", "reference", "reference_id", "expires_at")
+
+
+def hold_record(hold: PointsHold) -> str:
+    return render_record([(f, getattr(hold, f)) for f in _HOLD_FIELDS])
+
+
+def holds_table(holds: Sequence[PointsHold]) -> str:
+    return render_table(_rows(holds, _HOLD_COLUMNS), _HOLD_COLUMNS)
+
+
+def hold_result(result: HoldPointsResult) -> str:
+    return render_record(
+        [
+            *[(f, getattr(result.hold, f)) for f in _HOLD_FIELDS[:7]],
+            ("available", result.available),
+            *_replayed(result.replayed),
+        ]
+    )
+
+
+def capture_result(result: CapturePointsHoldResult) -> str:
+    hold, adjustment = result.hold, result.adjustment
+    return render_record(
+        [
+            ("hold", hold.id),
+            ("status", hold.status),
+            ("captured_points", hold.captured_points),
+            ("adjustment", adjustment.id),
+            ("delta", adjustment.delta),
+            ("balance_after", adjustment.balance_after),
+            *_replayed(result.replayed),
+        ]
+    )
+
+
+# ------------------------------------------------------------- order points
+
+_ORDER_FIELDS = ("customer_id", "order_id", "earned", "reversed", "created_at", "updated_at")
+
+
+def order_record(order: OrderPoints) -> str:
+    return render_record([(f, getattr(order, f)) for f in _ORDER_FIELDS])
+
+
+def earn_result(result: EarnOrderPointsResult) -> str:
+    order, adjustment = result.order, result.adjustment
+    return render_record(
+        [
+            ("order_id", order.order_id),
+            ("customer_id", order.customer_id),
+            ("earned", order.earned),
+            ("reversed", order.reversed),
+            ("adjustment", adjustment.id),
+            ("balance_after", adjustment.balance_after),
+            *_replayed(result.replayed),
+        ]
+    )
+
+
+def reverse_result(result: ReverseOrderPointsResult) -> str:
+    order, adjustment = result.order, result.adjustment
+    return render_record(
+        [
+            ("order_id", order.order_id),
+            ("customer_id", order.customer_id),
+            ("reversed_now", result.reversed),
+            ("earned", order.earned),
+            ("reversed", order.reversed),
+            ("adjustment", adjustment.id if adjustment else None),
+            ("balance_after", adjustment.balance_after if adjustment else None),
+            *_replayed(result.replayed),
+        ]
+    )
 
 
 # --------------------------------------------------------------- gift cards
