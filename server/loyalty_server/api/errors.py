@@ -10,7 +10,6 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from ..domain import errors as domain
-from ..store.db import StoreBusy, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -90,9 +89,9 @@ def status_for(error: BaseException) -> grpc.Status:
             metadata=error.metadata,
             violations=error.violations if isinstance(error, domain.InvalidData) else None,
         )
-    if isinstance(error, StoreUnavailable):
+    if isinstance(error, domain.Unavailable):
         return rich_status(code_pb2.UNAVAILABLE, str(error), "UNAVAILABLE")
-    if isinstance(error, StoreBusy):
+    if isinstance(error, domain.Busy):
         return rich_status(code_pb2.RESOURCE_EXHAUSTED, str(error), "BUSY")
     # A bug: keep the details in our log, never in the caller's hands.
     log.error("unhandled error", exc_info=error)

@@ -8,6 +8,23 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+# The two store conditions a caller sees (retry later: an outage, or no free
+# connection), under the names the API layer maps; defined by the store.
+from ..store.errors import StoreBusy as Busy
+from ..store.errors import StoreUnavailable as Unavailable
+
+__all__ = [
+    "Busy",
+    "Conflict",
+    "DomainError",
+    "Duplicate",
+    "FieldViolation",
+    "InvalidData",
+    "NotAllowed",
+    "NotFound",
+    "Unavailable",
+]
+
 
 @dataclass(frozen=True)
 class FieldViolation:

@@ -12,12 +12,9 @@ from decimal import Decimal
 from functools import partial
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from ..store import gift_cards as store
 from ..store import store_credit as credit_store
-from ..store.db import AnyRow, Database
-from ..store.direct import Contended
+from ..store.db import AnyRow, Database, Tx
 from . import codes, ledger, listing, store_credit, validation
 from .currencies import currency_code
 from .errors import Duplicate, InvalidData, NotAllowed, NotFound
@@ -212,7 +209,7 @@ class _CardFace:
         self._spend = spend
         self._now = now
 
-    async def lock(self, conn: AsyncConnection, accounts: Sequence[str]) -> dict[str, GiftCard]:
+    async def lock(self, conn: Tx, accounts: Sequence[str]) -> dict[str, GiftCard]:
         [card_id] = accounts
         row = await store.lock_card(conn, id=card_id, code=None)
         if row is None:
@@ -222,7 +219,7 @@ class _CardFace:
         return {card_id: _card(row)}
 
     async def replay(
-        self, conn: AsyncConnection, account: str, key: str
+        self, conn: Tx, account: str, key: str
     ) -> tuple[Transaction, str | None] | None:
         row = await store.transaction_by_key(conn, account, key)
         return None if row is None else (_transaction(row), row.request_hash)
@@ -248,7 +245,7 @@ class _CardFace:
 
     async def write(
         self,
-        conn: AsyncConnection,
+        conn: Tx,
         states: Mapping[str, tuple[GiftCard | None, GiftCard]],
         entries: Sequence[tuple[ledger.Posting[None], Transaction]],
     ) -> None:
@@ -310,7 +307,7 @@ class GiftCards:
                 metadata={"code": repeated[0]},
             )
 
-        async def work(conn: AsyncConnection) -> list[GiftCard]:
+        async def work(conn: Tx) -> list[GiftCard]:
             taken = await store.existing_codes(conn, given)
             if taken:
                 code = sorted(taken)[0]
@@ -324,9 +321,7 @@ class GiftCards:
 
         return await self._db.run(work)
 
-    async def _complete(
-        self, conn: AsyncConnection, row: dict[str, Any], now: datetime
-    ) -> dict[str, Any]:
+    async def _complete(self, conn: Tx, row: dict[str, Any], now: datetime) -> dict[str, Any]:
         code = row["code"]
         while code is None:
             # 31^16 codes make a clash vanishingly rare; checking costs one indexed read.
@@ -363,7 +358,7 @@ class GiftCards:
             checked.append((card_id or "", changes))
         violations.raise_if_any()
 
-        async def work(conn: AsyncConnection) -> list[GiftCard]:
+        async def work(conn: Tx) -> list[GiftCard]:
             # Lock in id order so two overlapping batches cannot deadlock.
             locked = {}
             for card_id in sorted({card_id for card_id, _ in checked}):
@@ -382,7 +377,7 @@ class GiftCards:
         return await self._db.run(work)
 
     async def _apply_changes(
-        self, conn: AsyncConnection, card: GiftCard, changes: dict[str, Any]
+        self, conn: Tx, card: GiftCard, changes: dict[str, Any]
     ) -> dict[str, Any]:
         values = dict(changes)
         changes_currency = values.get("currency_code", card.currency_code) != card.currency_code
@@ -425,7 +420,7 @@ class GiftCards:
     async def retrieve(self, *, id: str | None = None, code: str | None = None) -> GiftCard:
         card_id, card_code = _lookup(id, code)
 
-        async def work(conn: AsyncConnection) -> GiftCard:
+        async def work(conn: Tx) -> GiftCard:
             row = await store.get_card(conn, id=card_id, code=card_code)
             if row is None:
                 raise not_found(card_id, card_code)
@@ -447,7 +442,7 @@ class GiftCards:
         v.raise_if_any()
         filters = replace(filters, currency_code=[c.lower() for c in filters.currency_code])
 
-        async def work(conn: AsyncConnection) -> tuple[list[GiftCard], int | None]:
+        async def work(conn: Tx) -> tuple[list[GiftCard], int | None]:
             rows, count = await store.list_cards(
                 conn,
                 filters,
@@ -466,14 +461,14 @@ class GiftCards:
         return await self._by_ids(ids, store.delete_cards)
 
     async def soft_delete(self, ids: Sequence[str]) -> list[str]:
-        async def soft(conn: AsyncConnection, ids: Sequence[str]) -> list[str]:
+        async def soft(conn: Tx, ids: Sequence[str]) -> list[str]:
             now = datetime.now(UTC)
             return await store.set_deleted_at(conn, ids, now, now)
 
         return await self._by_ids(ids, soft)
 
     async def restore(self, ids: Sequence[str]) -> list[str]:
-        async def restore(conn: AsyncConnection, ids: Sequence[str]) -> list[str]:
+        async def restore(conn: Tx, ids: Sequence[str]) -> list[str]:
             return await store.set_deleted_at(conn, ids, None, datetime.now(UTC))
 
         return await self._by_ids(ids, restore)
@@ -483,7 +478,7 @@ class GiftCards:
         if not checked:
             return []
 
-        async def work(conn: AsyncConnection) -> list[str]:
+        async def work(conn: Tx) -> list[str]:
             changed: list[str] = await action(conn, checked)
             return changed
 
@@ -554,7 +549,7 @@ class GiftCards:
             if done is not None:
                 return done
 
-        async def work(conn: AsyncConnection) -> SpendResult:
+        async def work(conn: Tx) -> SpendResult:
             found = await store.get_card(conn, id=lookup[0], code=lookup[1])
             if found is None:
                 raise not_found(*lookup)
@@ -580,7 +575,7 @@ class GiftCards:
 
     async def _spend_funded(
         self,
-        conn: AsyncConnection,
+        conn: Tx,
         card: GiftCard,
         account_id: str,
         kind: str,
@@ -647,10 +642,7 @@ class GiftCards:
             "now": draft.created_at,
             **keys,
         }
-        try:
-            done = await store.debit_direct(self._db.direct, params, by_code=card_id is None)
-        except Contended:
-            return None
+        done = await store.debit_direct(self._db.direct, params, by_code=card_id is None)
         if done is None:
             return None
         found_id, balance, status = done
@@ -688,7 +680,7 @@ class GiftCards:
         limit = validation.page_size(page_size)
         before = decode_token(page_token, f"gift_card:{card_id}")
 
-        async def work(conn: AsyncConnection) -> TransactionPage:
+        async def work(conn: Tx) -> TransactionPage:
             if await store.get_card(conn, id=card_id, code=None) is None:
                 raise not_found(id=card_id)
             rows = await store.transactions_page(conn, card_id, before_seq=before, limit=limit + 1)

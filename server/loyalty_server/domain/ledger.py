@@ -27,8 +27,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
+from ..store.db import Tx
 from .errors import NotAllowed
 from .idempotency import check_replay
 
@@ -57,13 +56,11 @@ class Posted(Generic[Entry]):
 class Face(Protocol[State, Item, Entry]):
     """What one kind of account contributes to the engine."""
 
-    async def lock(self, conn: AsyncConnection, accounts: Sequence[str]) -> dict[str, State]:
+    async def lock(self, conn: Tx, accounts: Sequence[str]) -> dict[str, State]:
         """The states of `accounts` (absent ones missing), locked in the global order."""
         ...
 
-    async def replay(
-        self, conn: AsyncConnection, account: str, key: str
-    ) -> tuple[Entry, str | None] | None:
+    async def replay(self, conn: Tx, account: str, key: str) -> tuple[Entry, str | None] | None:
         """The entry an earlier request with this key wrote, and its request hash."""
         ...
 
@@ -74,7 +71,7 @@ class Face(Protocol[State, Item, Entry]):
 
     async def write(
         self,
-        conn: AsyncConnection,
+        conn: Tx,
         states: Mapping[str, tuple[State | None, State]],
         entries: Sequence[tuple[Posting[Item], Entry]],
     ) -> None:
@@ -83,7 +80,7 @@ class Face(Protocol[State, Item, Entry]):
 
 
 async def post(
-    conn: AsyncConnection,
+    conn: Tx,
     face: Face[State, Item, Entry],
     postings: Sequence[Posting[Item]],
     *,

@@ -16,11 +16,9 @@ from datetime import datetime
 from decimal import Decimal
 from functools import partial
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from ..store import point_holds as store
 from ..store import points as points_store
-from ..store.db import AnyRow, Database
+from ..store.db import AnyRow, Database, Tx
 from . import ledger, validation
 from .errors import Conflict, NotFound
 from .idempotency import check_replay, request_hash
@@ -94,7 +92,7 @@ class OrderPointsService:
         customer, order = ids
         fingerprint = request_hash("earn_order_points", points=format_decimal(amount))
 
-        async def work(conn: AsyncConnection) -> EarnResult:
+        async def work(conn: Tx) -> EarnResult:
             face = self._points.face()
             await lock_account(face, conn, customer)
             entries = await store.order_entries(conn, customer, order)
@@ -156,7 +154,7 @@ class OrderPointsService:
         requested = "" if amount is None else format_decimal(amount)
         fingerprint = request_hash("reverse_order_points", points=requested, reason=reason_)
 
-        async def work(conn: AsyncConnection) -> ReverseResult:
+        async def work(conn: Tx) -> ReverseResult:
             face = self._points.face()
             account = await lock_account(face, conn, customer)
             entries = await store.order_entries(conn, customer, order)
@@ -220,7 +218,7 @@ class OrderPointsService:
     async def get(self, customer_id: str, order_id: str) -> OrderPoints:
         customer, order = _ids(customer_id, order_id)
 
-        async def work(conn: AsyncConnection) -> OrderPoints:
+        async def work(conn: Tx) -> OrderPoints:
             entries = await store.order_entries(conn, customer, order)
             if not any(e.kind == EARN for e in entries):
                 raise NotFound(

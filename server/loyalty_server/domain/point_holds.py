@@ -22,11 +22,9 @@ from enum import Enum
 from functools import partial
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from ..store import point_holds as store
 from ..store import points as points_store
-from ..store.db import Database
+from ..store.db import Database, Tx
 from . import ledger, validation
 from .errors import Conflict, InvalidData, NotAllowed, NotFound
 from .idempotency import check_replay, request_hash
@@ -135,7 +133,7 @@ def _expiry(value: datetime | None, now: datetime) -> datetime:
     return value
 
 
-async def lock_account(face: PointsFace, conn: AsyncConnection, customer_id: str) -> Account:
+async def lock_account(face: PointsFace, conn: Tx, customer_id: str) -> Account:
     """The customer's account under its row lock (created at 0 if absent: it
     vanishes with a refusal's rollback), expired holds settled."""
     await points_store.lock_accounts(conn, [customer_id], face.now)
@@ -184,7 +182,7 @@ class PointHolds:
             expires_at=request.expires_at.isoformat() if request.expires_at else "",
         )
 
-        async def work(conn: AsyncConnection) -> HoldResult:
+        async def work(conn: Tx) -> HoldResult:
             face = self._points.face()
             account = await lock_account(face, conn, customer_id)
             if key:
@@ -232,7 +230,7 @@ class PointHolds:
         violations.raise_if_any()
         assert hold_id_ is not None and reason_ is not None
 
-        async def work(conn: AsyncConnection) -> CaptureResult:
+        async def work(conn: Tx) -> CaptureResult:
             face = self._points.face()
             hold, account = await self._locked_hold(conn, face, hold_id_)
             if hold.status is HoldStatus.CAPTURED:
@@ -281,7 +279,7 @@ class PointHolds:
     async def release(self, hold_id: str) -> Hold:
         hold_id = validation.identifier(hold_id, "hold_id")
 
-        async def work(conn: AsyncConnection) -> Hold:
+        async def work(conn: Tx) -> Hold:
             face = self._points.face()
             hold, account = await self._locked_hold(conn, face, hold_id)
             if hold.status is HoldStatus.CAPTURED:
@@ -305,7 +303,7 @@ class PointHolds:
         hold_id = validation.identifier(hold_id, "hold_id")
         now = datetime.now(UTC)
 
-        async def work(conn: AsyncConnection) -> Hold:
+        async def work(conn: Tx) -> Hold:
             row = await store.get_hold(conn, hold_id)
             if row is None:
                 raise NotFound.record("Points hold", id=hold_id)
@@ -334,7 +332,7 @@ class PointHolds:
         scope = f"holds:{customer}:{reference}:{int(active_only)}"
         before = decode_token(page_token, scope)
 
-        async def work(conn: AsyncConnection) -> HoldPage:
+        async def work(conn: Tx) -> HoldPage:
             rows = await store.holds_page(
                 conn,
                 customer,
@@ -348,9 +346,7 @@ class PointHolds:
 
         return await self._db.run(work)
 
-    async def _locked_hold(
-        self, conn: AsyncConnection, face: PointsFace, hold_id: str
-    ) -> tuple[Hold, Account]:
+    async def _locked_hold(self, conn: Tx, face: PointsFace, hold_id: str) -> tuple[Hold, Account]:
         """The hold, read again under its account's lock and its own (account
         first: the order every points write takes), and the account."""
         row = await store.get_hold(conn, hold_id)

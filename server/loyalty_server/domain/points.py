@@ -13,12 +13,9 @@ from decimal import Decimal
 from functools import partial
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from ..store import point_holds as holds_store
 from ..store import points as store
-from ..store.db import AnyRow, Database
-from ..store.direct import Contended
+from ..store.db import AnyRow, Database, Tx
 from . import ledger, validation
 from .errors import InvalidData, NotAllowed
 from .idempotency import key_columns, request_hash
@@ -159,7 +156,7 @@ class PointsFace:
         self._refusal = refusal
         self.now = now
 
-    async def lock(self, conn: AsyncConnection, accounts: Sequence[str]) -> dict[str, Account]:
+    async def lock(self, conn: Tx, accounts: Sequence[str]) -> dict[str, Account]:
         customers = sorted(set(accounts))
         if len(customers) == 1:  # one row: lock it if it exists, create it at write
             row = await store.lock_account(conn, customers[0])
@@ -176,7 +173,7 @@ class PointsFace:
         }
 
     async def replay(
-        self, conn: AsyncConnection, account: str, key: str
+        self, conn: Tx, account: str, key: str
     ) -> tuple[Adjustment, str | None] | None:
         row = await store.adjustment_by_key(conn, account, key)
         return None if row is None else (adjustment_of(row), row.request_hash)
@@ -214,7 +211,7 @@ class PointsFace:
 
     async def write(
         self,
-        conn: AsyncConnection,
+        conn: Tx,
         states: Mapping[str, tuple[Account | None, Account]],
         entries: Sequence[tuple[ledger.Posting[ValidAdjustment], Adjustment]],
     ) -> None:
@@ -255,7 +252,7 @@ class Points:
             if done is not None:
                 return done
 
-        async def work(conn: AsyncConnection) -> AdjustResult:
+        async def work(conn: Tx) -> AdjustResult:
             [posted] = await ledger.post(conn, self.face(), [posting(valid)])
             history = await self._history(conn, valid.customer_id) if include_history else []
             return AdjustResult(posted.entry, history, posted.replayed)
@@ -278,7 +275,7 @@ class Points:
             if done is not None:
                 return done
 
-        async def work(conn: AsyncConnection) -> list[Adjustment]:
+        async def work(conn: Tx) -> list[Adjustment]:
             posted = await ledger.post(
                 conn,
                 self.face(),
@@ -321,12 +318,9 @@ class Points:
                 )
             return rows
 
-        try:
-            rows = await store.adjust_batch_direct(
-                self._db.direct, [v.customer_id for v in valid], keys, plan, now
-            )
-        except Contended:
-            return None
+        rows = await store.adjust_batch_direct(
+            self._db.direct, [v.customer_id for v in valid], keys, plan, now
+        )
         if rows is None:
             return None
         return [
@@ -352,16 +346,13 @@ class Points:
         }
         rows: list[dict[str, Any]] = []
         if include_history:
-            try:
-                done = await store.adjust_with_history(
-                    self._db.direct,
-                    item,
-                    floor=self._floor,
-                    ceiling=MAX_BALANCE,
-                    limit=HISTORY_LIMIT,
-                )
-            except Contended:
-                return None
+            done = await store.adjust_with_history(
+                self._db.direct,
+                item,
+                floor=self._floor,
+                ceiling=MAX_BALANCE,
+                limit=HISTORY_LIMIT,
+            )
             if done is None:
                 return None
             balance, rows = done
@@ -393,7 +384,7 @@ class Points:
             return "too_large"
         return None
 
-    async def _history(self, conn: AsyncConnection, customer_id: str) -> list[Adjustment]:
+    async def _history(self, conn: Tx, customer_id: str) -> list[Adjustment]:
         rows = await store.adjustments_page(conn, customer_id, before_seq=None, limit=HISTORY_LIMIT)
         return [adjustment_of(row) for row in rows]
 
@@ -413,7 +404,7 @@ class Points:
             entries = [Adjustment(**row) for row in rows]
             return Balance(customer_id, balance, updated_at, entries, held)
 
-        async def work(conn: AsyncConnection) -> Balance:
+        async def work(conn: Tx) -> Balance:
             account = await store.get_account(conn, customer_id)
             if account is None:
                 return Balance(customer_id, ZERO, None, [])
@@ -430,7 +421,7 @@ class Points:
         limit = validation.page_size(page_size)
         before = decode_token(page_token, f"points:{customer_id}")
 
-        async def work(conn: AsyncConnection) -> AdjustmentPage:
+        async def work(conn: Tx) -> AdjustmentPage:
             rows = await store.adjustments_page(
                 conn, customer_id, before_seq=before, limit=limit + 1
             )

@@ -31,12 +31,9 @@ from decimal import Decimal
 from functools import partial
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from ..store import gift_cards as card_store
 from ..store import store_credit as store
-from ..store.db import AnyRow, Database
-from ..store.direct import Contended
+from ..store.db import AnyRow, Database, Tx
 from . import codes, ledger, listing, validation
 from .currencies import currency_code
 from .errors import Duplicate, InvalidData, NotAllowed, NotFound
@@ -272,7 +269,7 @@ class _CreditFace:
         self.links: dict[str, str] = {}  # new links of this request
         self.totals: dict[str, _Totals] = {}
 
-    async def lock(self, conn: AsyncConnection, accounts: Sequence[str]) -> dict[str, _Totals]:
+    async def lock(self, conn: Tx, accounts: Sequence[str]) -> dict[str, _Totals]:
         self.rows = await store.lock_accounts(conn, accounts)
         if self._funded_card is not None:
             [account_id] = accounts
@@ -309,7 +306,7 @@ class _CreditFace:
         return dict(self.totals)
 
     async def replay(
-        self, conn: AsyncConnection, account: str, key: str
+        self, conn: Tx, account: str, key: str
     ) -> tuple[AccountTransaction, str | None] | None:
         row = await store.transaction_by_key(conn, account, key)
         return None if row is None else (_transaction(row), row.request_hash)
@@ -351,7 +348,7 @@ class _CreditFace:
 
     async def write(
         self,
-        conn: AsyncConnection,
+        conn: Tx,
         states: Mapping[str, tuple[_Totals | None, _Totals]],
         entries: Sequence[tuple[ledger.Posting[_Move], AccountTransaction]],
     ) -> None:
@@ -406,7 +403,7 @@ class StoreCredit:
         v.raise_if_any()
         _no_repeats(rows)
 
-        async def work(conn: AsyncConnection) -> list[Account]:
+        async def work(conn: Tx) -> list[Account]:
             await _check_unique(conn, rows)
             now = datetime.now(UTC)
             values = [
@@ -444,7 +441,7 @@ class StoreCredit:
             checked.append((account_id or "", changes))
         v.raise_if_any()
 
-        async def work(conn: AsyncConnection) -> list[Account]:
+        async def work(conn: Tx) -> list[Account]:
             locked = await store.lock_accounts(conn, [id for id, _ in checked])
             current: dict[str, Account] = {}
             for account_id, _ in checked:
@@ -479,7 +476,7 @@ class StoreCredit:
         else:
             code = validation.text(str(code), "code", max_length=codes.MAX_CODE, required=True)
 
-        async def work(conn: AsyncConnection) -> Account:
+        async def work(conn: Tx) -> Account:
             row = await store.get_account(conn, id=id, code=code)
             if row is None:
                 raise not_found(id, code)
@@ -516,7 +513,7 @@ class StoreCredit:
             **{**filters.__dict__, "currency_code": [c.lower() for c in filters.currency_code]}
         )
 
-        async def work(conn: AsyncConnection) -> tuple[list[Account], int | None]:
+        async def work(conn: Tx) -> tuple[list[Account], int | None]:
             rows, count = await store.list_accounts(
                 conn,
                 lowered,
@@ -534,7 +531,7 @@ class StoreCredit:
         if not checked:
             return []
 
-        async def work(conn: AsyncConnection) -> list[str]:
+        async def work(conn: Tx) -> list[str]:
             await store.lock_accounts(conn, checked)
             funding = await store.funding_existing_cards(conn, checked)
             if funding:
@@ -552,7 +549,7 @@ class StoreCredit:
         if not checked:
             return []
 
-        async def work(conn: AsyncConnection) -> list[str]:
+        async def work(conn: Tx) -> list[str]:
             await store.lock_accounts(conn, checked)
             now = datetime.now(UTC)
             return await store.set_deleted_at(conn, checked, now, now)
@@ -564,7 +561,7 @@ class StoreCredit:
         if not checked:
             return []
 
-        async def work(conn: AsyncConnection) -> list[str]:
+        async def work(conn: Tx) -> list[str]:
             locked = await store.lock_accounts(conn, checked)
             deleted = [row for row in locked.values() if row.deleted_at is not None]
             pairs = [(r.customer_id, r.currency_code) for r in deleted if r.customer_id]
@@ -611,7 +608,7 @@ class StoreCredit:
             and item.values["reference_id"]
         }
 
-        async def work(conn: AsyncConnection) -> Movement:
+        async def work(conn: Tx) -> Movement:
             face = _CreditFace(datetime.now(UTC), candidates=candidates)
             postings = [
                 ledger.Posting(i.account_id, _Move(kind, i.amount, i.values), i.key, i.fingerprint)
@@ -640,15 +637,12 @@ class StoreCredit:
             **item.values,
         )
         row = {**tx.__dict__, **key_columns(item.key, item.fingerprint)}
-        try:
-            applied = await store.move_direct(self._db.direct, row)
-        except Contended:
-            return None
+        applied = await store.move_direct(self._db.direct, row)
         return Movement([tx]) if applied else None
 
     async def move_funded_card(
         self,
-        conn: AsyncConnection,
+        conn: Tx,
         account_id: str,
         card_id: str,
         kind: str,
@@ -691,7 +685,7 @@ class StoreCredit:
         listing.filters(v, {name: getattr(filters, name) for name in store.TRANSACTION_FILTERS})
         v.raise_if_any()
 
-        async def work(conn: AsyncConnection) -> tuple[list[AccountTransaction], int | None]:
+        async def work(conn: Tx) -> tuple[list[AccountTransaction], int | None]:
             rows, count = await store.list_transactions(
                 conn,
                 filters,
@@ -710,7 +704,7 @@ class StoreCredit:
         if not checked:
             return []
 
-        async def work(conn: AsyncConnection) -> list[str]:
+        async def work(conn: Tx) -> list[str]:
             found = await store.live_transactions(conn, checked)
             await store.lock_accounts(conn, [t.account_id for t in found])
             # Read again under the locks: a concurrent void may have taken some.
@@ -760,7 +754,7 @@ def _no_repeats(rows: Sequence[Mapping[str, Any]]) -> None:
 
 
 async def _check_unique(
-    conn: AsyncConnection,
+    conn: Tx,
     rows: Sequence[Mapping[str, Any]],
     *,
     changed: Mapping[str, Any] | None = None,

@@ -31,7 +31,8 @@ from typing import Any, Generic, TypeVar
 import psycopg
 
 from .. import telemetry
-from .direct import Contended, DirectPool
+from .direct import DirectPool
+from .errors import Contended
 
 log = logging.getLogger(__name__)
 

@@ -13,6 +13,9 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from .. import telemetry
+from .errors import POOL_WAIT_S, StoreBusy, StoreUnavailable
+
+__all__ = ["POOL_WAIT_S", "AnyRow", "Database", "StoreBusy", "StoreUnavailable", "Tx"]
 
 if TYPE_CHECKING:
     from .direct import DirectPool
@@ -22,20 +25,14 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 # A result row of any shape; callers read it by column name.
 AnyRow: TypeAlias = "Row[*tuple[Any, ...]]"
+#: The one transaction a unit of work runs in (Database.run hands it over); the
+#: domain passes it to store functions without knowing what it is.
+Tx: TypeAlias = AsyncConnection
 
 # PostgreSQL SQLSTATEs worth retrying as a whole transaction.
 _RETRY_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock detected
 MAX_ATTEMPTS = 5
 SQLITE_BUSY_TIMEOUT_MS = 10_000
-
-
-class StoreUnavailable(Exception):
-    """The database cannot be reached or keeps refusing; the caller may retry later."""
-
-
-class StoreBusy(Exception):
-    """The database is fine but this process has no connection (or queue place) free
-    for the call within the bound; the caller may retry later. Never an outage."""
 
 
 class WorkRecord:
@@ -64,7 +61,6 @@ class _Abandoned(Exception):
 # no busy-polling); past this many waiting, a call is refused at once (StoreBusy)
 # rather than queued behind work that cannot finish within anyone's deadline.
 MAX_SQLITE_QUEUE = 256
-POOL_WAIT_S = 5.0
 
 
 def _multihost(url: str) -> URL:

@@ -18,18 +18,40 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
-from collections.abc import AsyncIterator, Mapping
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import Any, ParamSpec, TypeVar
 
 import psycopg
 from psycopg import errors as pg_errors
 from sqlalchemy.engine import URL
 
-from .db import POOL_WAIT_S, StoreBusy, StoreUnavailable
+from .errors import POOL_WAIT_S, Contended, StoreBusy, StoreUnavailable
 
 log = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def simple_case_only(
+    path: Callable[P, Awaitable[R | None]],
+) -> Callable[P, Awaitable[R | None]]:
+    """A one-statement path answers for the common case only: None (nothing
+    written) when it is not, a lost race (Contended) included, and the caller's
+    locking path decides. The one place that turns a race into that None."""
+
+    @functools.wraps(path)
+    async def run(*args: P.args, **kwargs: P.kwargs) -> R | None:
+        try:
+            return await path(*args, **kwargs)
+        except Contended:
+            return None
+
+    return run
+
 
 # An idle connection unused for this long is checked with an empty query before
 # use, as the engine's pre-ping does on every checkout; busy ones skip the check.
@@ -39,10 +61,6 @@ ACQUIRE_TIMEOUT_S = POOL_WAIT_S
 
 
 _IDLE = psycopg.pq.TransactionStatus.IDLE
-
-
-class Contended(Exception):
-    """The statement lost a race it cannot settle by itself; take the locking path."""
 
 
 def _conninfo(url: URL, lock_timeout_ms: int | None) -> str:

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from . import listing
 from .db import AnyRow
-from .direct import DirectPool
+from .direct import DirectPool, simple_case_only
 from .models import GiftCard, GiftCardTransaction
 
 _cards = cast(Table, GiftCard.__table__)
@@ -251,11 +251,12 @@ DEBIT_BY_ID_SQL = _DEBIT_SQL.format(lookup="id")
 DEBIT_BY_CODE_SQL = _DEBIT_SQL.format(lookup="code")
 
 
+@simple_case_only
 async def debit_direct(
     pool: DirectPool, params: dict[str, Any], *, by_code: bool
 ) -> tuple[str, Decimal, str] | None:
     """(card id, balance, status) after the one-statement debit, or None when it did
-    not apply. Raises direct.Contended when a concurrent request raced it."""
+    not apply (a concurrent request that raced it included)."""
     query = DEBIT_BY_CODE_SQL if by_code else DEBIT_BY_ID_SQL
     row = await pool.fetchone(query, params)
     return None if row is None else (row[0], row[1], row[2])

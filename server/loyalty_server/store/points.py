@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .coalesce import Coalescer
 from .db import AnyRow
-from .direct import DirectPool
+from .direct import DirectPool, simple_case_only
 from .models import PointAccount, PointAdjustment
 
 _accounts = cast(Table, PointAccount.__table__)
@@ -247,6 +247,7 @@ ORDER BY seq DESC LIMIT %(limit)s"""
 _HISTORY_FIELDS = ("id", "customer_id", "delta", "reason", "balance_after", "created_at")
 
 
+@simple_case_only
 async def adjust_with_history(
     pool: DirectPool, item: dict[str, Any], *, floor: Decimal, ceiling: Decimal, limit: int
 ) -> tuple[Decimal, list[dict[str, Any]]] | None:
@@ -297,6 +298,7 @@ class _Rollback(Exception):
     pass
 
 
+@simple_case_only
 async def adjust_batch_direct(
     pool: DirectPool,
     customer_ids: list[str],

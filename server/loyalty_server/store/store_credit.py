@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from . import listing
 from .db import AnyRow
-from .direct import DirectPool
+from .direct import DirectPool, simple_case_only
 from .models import GiftCard, StoreCreditAccount, StoreCreditTransaction
 
 _accounts = cast(Table, StoreCreditAccount.__table__)
@@ -338,10 +338,11 @@ MOVE_SQL = {
 }
 
 
-async def move_direct(pool: DirectPool, row: Mapping[str, Any]) -> bool:
+@simple_case_only
+async def move_direct(pool: DirectPool, row: Mapping[str, Any]) -> bool | None:
     """One credit or debit (a ledger row's values: id, account_id, type, amount, note,
     reference, reference_id, metadata, idempotency_key, request_hash, created_at) in
-    one statement; False when it did not apply. Raises direct.Contended on a race."""
+    one statement; False (or None: a race) when it did not apply."""
     params = {
         **row,
         "now": row["created_at"],
