@@ -4,10 +4,12 @@
 #   (a) node --test against a real loyalty-server      (node-adapter/test)
 #   (b) a real Medusa 2.21 app on the local PostgreSQL (node-adapter/medusa-app/test)
 #   (c) the official @medusajs/loyalty-plugin 2.21.1 on this package's modules, in
-#       a second app on its own throw-away database (node-adapter/plugin-app/test)
+#       a second app on its own throw-away database, and the points program (earn on
+#       orders, redeem at checkout, refunds and cancels) (node-adapter/plugin-app/test)
 #   (d) that app's Medusa Admin, built and served, in headless Chromium (Debian's
 #       chromium, installed here with apt-get when missing and run as root;
-#       puppeteer-core never downloads a browser) (node-adapter/plugin-app/test-browser)
+#       puppeteer-core never downloads a browser): the plugin's pages and this
+#       package's customer points widget (node-adapter/plugin-app/test-browser)
 # Needs: Node 20+, npm, the repo's Python venv at ../.venv (or LOYALTY_SERVER_BIN),
 # PostgreSQL on localhost:5432 (trust auth, user postgres; or MEDUSA_TEST_PG_URL).
 # Exits non-zero when anything fails. Logs of the Medusa processes go to a
@@ -108,7 +110,7 @@ run_layer layer-b "$ADAPTER/medusa-app" 1
 step "npm install (plugin app: @medusajs/loyalty-plugin 2.21.1 + adapter from its tarball)"
 install_app plugin-app "$ADAPTER/medusa-app/node_modules"
 
-step "layer (c): @medusajs/loyalty-plugin's routes and workflows on our modules"
+step "layer (c): @medusajs/loyalty-plugin's routes and workflows on our modules; the points program"
 run_layer layer-c "$ADAPTER/plugin-app" 1
 
 step "chromium for layer (d) (Debian package chromium at /usr/bin/chromium)"
@@ -127,7 +129,7 @@ if [ ! -x /usr/bin/chromium ]; then
 fi
 
 if [ "$CHROMIUM_OK" -eq 1 ]; then
-  step "layer (d): the Medusa Admin (built) in headless Chromium: the plugin's gift card and store-credit pages"
+  step "layer (d): the Medusa Admin (built) in headless Chromium: the plugin's gift card and store-credit pages, the points widget"
   run_layer layer-d "$ADAPTER/plugin-app" 1 "test-browser/*.test.mjs"
 else
   echo "layer-d 0 1 0 1" >>"$SUMMARY"
