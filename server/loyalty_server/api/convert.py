@@ -11,18 +11,18 @@ from google.protobuf.message import Message
 
 from loyalty.v1 import loyalty_pb2 as pb
 
-from ..domain import gift_cards, order_points, point_holds, points, store_credit
+from ..domain import gift_card_records, order_points, point_holds, points, store_credit
 from ..domain.errors import InvalidData
 from ..domain.money import format_decimal
 
 _STATUS_TO_PB = {
-    gift_cards.PENDING: pb.GIFT_CARD_STATUS_PENDING,
-    gift_cards.REDEEMED: pb.GIFT_CARD_STATUS_REDEEMED,
+    gift_card_records.PENDING: pb.GIFT_CARD_STATUS_PENDING,
+    gift_card_records.REDEEMED: pb.GIFT_CARD_STATUS_REDEEMED,
 }
 _STATUS_FROM_PB: dict[int, str] = {v: k for k, v in _STATUS_TO_PB.items()}
 _TX_TYPE_TO_PB = {
-    gift_cards.DEBIT: pb.GIFT_CARD_TRANSACTION_TYPE_DEBIT,
-    gift_cards.CREDIT: pb.GIFT_CARD_TRANSACTION_TYPE_CREDIT,
+    gift_card_records.DEBIT: pb.GIFT_CARD_TRANSACTION_TYPE_DEBIT,
+    gift_card_records.CREDIT: pb.GIFT_CARD_TRANSACTION_TYPE_CREDIT,
 }
 # Timestamp.ToDatetime accepts 0001-01-01 .. 9999-12-31.
 _MIN_SECONDS = -62135596800
@@ -138,7 +138,7 @@ def order_points_(o: order_points.OrderPoints) -> pb.OrderPoints:
     )
 
 
-def gift_card(card: gift_cards.GiftCard) -> pb.GiftCard:
+def gift_card(card: gift_card_records.GiftCard) -> pb.GiftCard:
     return pb.GiftCard(
         id=card.id,
         code=card.code,
@@ -159,7 +159,7 @@ def gift_card(card: gift_cards.GiftCard) -> pb.GiftCard:
     )
 
 
-def transaction(tx: gift_cards.Transaction) -> pb.GiftCardTransaction:
+def transaction(tx: gift_card_records.Transaction) -> pb.GiftCardTransaction:
     return pb.GiftCardTransaction(
         id=tx.id,
         gift_card_id=tx.gift_card_id,
@@ -173,8 +173,8 @@ def transaction(tx: gift_cards.Transaction) -> pb.GiftCardTransaction:
     )
 
 
-def new_gift_card(message: pb.CreateGiftCardInput, prefix: str) -> gift_cards.NewGiftCard:
-    return gift_cards.NewGiftCard(
+def new_gift_card(message: pb.CreateGiftCardInput, prefix: str) -> gift_card_records.NewGiftCard:
+    return gift_card_records.NewGiftCard(
         value=message.value,
         currency_code=message.currency_code,
         code=optional(message, "code") or None,
@@ -210,7 +210,9 @@ def _changes(
     return {name: value(name) if message.HasField(name) else None for name in names}
 
 
-def gift_card_changes(message: pb.UpdateGiftCardInput, prefix: str) -> gift_cards.GiftCardChanges:
+def gift_card_changes(
+    message: pb.UpdateGiftCardInput, prefix: str
+) -> gift_card_records.GiftCardChanges:
     def value(name: str) -> Any:
         if name == "status":
             return status_from_pb(message.status, f"{prefix}status")
@@ -220,14 +222,14 @@ def gift_card_changes(message: pb.UpdateGiftCardInput, prefix: str) -> gift_card
             return to_dict(message, name)
         return getattr(message, name)
 
-    return gift_cards.GiftCardChanges(
-        id=message.id, changes=_changes(message, gift_cards.UPDATABLE, prefix, value)
+    return gift_card_records.GiftCardChanges(
+        id=message.id, changes=_changes(message, gift_card_records.UPDATABLE, prefix, value)
     )
 
 
-def spend(message: pb.DebitGiftCardRequest | pb.CreditGiftCardRequest) -> gift_cards.Spend:
+def spend(message: pb.DebitGiftCardRequest | pb.CreditGiftCardRequest) -> gift_card_records.Spend:
     which = message.WhichOneof("gift_card")
-    return gift_cards.Spend(
+    return gift_card_records.Spend(
         id=message.id if which == "id" else None,
         code=message.code if which == "code" else None,
         amount=message.amount,
@@ -238,11 +240,15 @@ def spend(message: pb.DebitGiftCardRequest | pb.CreditGiftCardRequest) -> gift_c
     )
 
 
-def list_query(message: pb.ListGiftCardsRequest) -> gift_cards.ListQuery:
-    filters: dict[str, Any] = {name: list(getattr(message, name)) for name in gift_cards.FILTERS}
+def list_query(message: pb.ListGiftCardsRequest) -> gift_card_records.ListQuery:
+    filters: dict[str, Any] = {
+        name: list(getattr(message, name)) for name in gift_card_records.FILTERS
+    }
     filters["status"] = [status_from_pb(s, "status") or "unspecified" for s in message.status]
-    return gift_cards.ListQuery(
-        filters=gift_cards.CardFilters(**filters, q=message.q, with_deleted=message.with_deleted),
+    return gift_card_records.ListQuery(
+        filters=gift_card_records.CardFilters(
+            **filters, q=message.q, with_deleted=message.with_deleted
+        ),
         skip=message.skip,
         take=optional(message, "take"),
         order=message.order,
@@ -250,7 +256,7 @@ def list_query(message: pb.ListGiftCardsRequest) -> gift_cards.ListQuery:
     )
 
 
-def spend_response(result: gift_cards.SpendResult, response_type: type[Any]) -> Any:
+def spend_response(result: gift_card_records.SpendResult, response_type: type[Any]) -> Any:
     return response_type(
         transaction=transaction(result.transaction),
         balance=format_decimal(result.balance),

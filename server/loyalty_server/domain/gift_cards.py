@@ -6,149 +6,48 @@ Invariant: balance = value - debits + credits, 0 <= balance <= value.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
-from functools import partial
 from typing import Any
 
 from ..store import gift_cards as store
 from ..store import store_credit as credit_store
 from ..store.db import AnyRow, Database, Tx
 from . import codes, ledger, listing, store_credit, validation
-from .currencies import currency_code
-from .errors import Duplicate, InvalidData, NotAllowed, NotFound
-from .idempotency import key_columns, request_hash
+from .errors import Duplicate, NotAllowed
+from .gift_card_records import (
+    CREDIT,
+    DEBIT,
+    PENDING,
+    REDEEMED,
+    GiftCard,
+    GiftCardChanges,
+    ListQuery,
+    NewGiftCard,
+    Options,
+    Spend,
+    SpendResult,
+    Transaction,
+    TransactionPage,
+)
+from .gift_card_rules import (
+    OPTIONAL_TEXT_FIELDS,
+    card_lookup,
+    check_currency,
+    check_not_expired,
+    not_found,
+    status,
+    status_after,
+    validate_field,
+    validate_spend,
+)
+from .idempotency import key_columns
 from .ids import GIFT_CARD, GIFT_CARD_TRANSACTION, new_id
-from .money import ZERO, add, format_decimal, parse_decimal, subtract
+from .money import ZERO, add, format_decimal, subtract
 from .pagination import decode_token, page_of
 from .records import from_row
 from .validation import Violations
-
-PENDING = "pending"
-REDEEMED = "redeemed"
-STATUSES = (PENDING, REDEEMED)
-DEBIT = "debit"
-CREDIT = "credit"
-VALUE_MESSAGE = "value must be a positive number"
-AMOUNT_MESSAGE = "amount must be a positive number"
-OPTIONAL_TEXT_FIELDS = ("customer_id", "reference_id", "reference", "line_item_id")
-# What UpdateGiftCards may change, in the order the API documents them.
-UPDATABLE = (
-    "value",
-    "status",
-    "note",
-    "currency_code",
-    "expires_at",
-    "customer_id",
-    "metadata",
-    "reference_id",
-    "reference",
-    "line_item_id",
-)
-
-
-@dataclass(frozen=True)
-class GiftCard:
-    id: str
-    code: str
-    status: str
-    value: Decimal
-    balance: Decimal
-    currency_code: str
-    customer_id: str | None
-    reference_id: str | None
-    reference: str | None
-    line_item_id: str | None
-    note: str | None
-    expires_at: datetime | None
-    metadata: dict[str, Any] | None
-    created_at: datetime
-    updated_at: datetime
-    deleted_at: datetime | None
-
-
-@dataclass(frozen=True)
-class NewGiftCard:
-    value: str
-    currency_code: str
-    code: str | None = None
-    status: str | None = None
-    customer_id: str | None = None
-    reference_id: str | None = None
-    reference: str | None = None
-    line_item_id: str | None = None
-    note: str | None = None
-    expires_at: datetime | None = None
-    metadata: dict[str, Any] | None = None
-
-
-@dataclass(frozen=True)
-class GiftCardChanges:
-    """A partial update: only the keys in `changes` move; a None value clears a field."""
-
-    id: str
-    changes: Mapping[str, Any]
-
-
-@dataclass(frozen=True)
-class Transaction:
-    id: str
-    gift_card_id: str
-    type: str
-    amount: Decimal
-    currency_code: str
-    balance_after: Decimal
-    reference: str
-    reference_id: str
-    created_at: datetime
-
-
-@dataclass(frozen=True)
-class Spend:
-    """A debit or credit, by card id or code."""
-
-    amount: str
-    currency_code: str
-    id: str | None = None
-    code: str | None = None
-    reference: str = ""
-    reference_id: str = ""
-    idempotency_key: str = ""
-
-
-@dataclass(frozen=True)
-class SpendResult:
-    transaction: Transaction
-    balance: Decimal
-    status: str
-    # The idempotency key matched an earlier request: its result, nothing applied now.
-    replayed: bool = False
-
-
-CardFilters = store.CardFilters
-FILTERS = store.FILTER_COLUMNS
-
-
-@dataclass(frozen=True)
-class ListQuery:
-    filters: CardFilters = field(default_factory=CardFilters)
-    skip: int = 0
-    take: int | None = None
-    order: str = ""
-    with_count: bool = False
-
-
-@dataclass(frozen=True)
-class TransactionPage:
-    transactions: list[Transaction]
-    next_page_token: str
-
-
-@dataclass(frozen=True)
-class Options:
-    prefix: str
-    sections: int
 
 
 def _card(row: AnyRow) -> GiftCard:
@@ -157,43 +56,6 @@ def _card(row: AnyRow) -> GiftCard:
 
 def _transaction(row: AnyRow) -> Transaction:
     return from_row(Transaction, row)
-
-
-def not_found(id: str | None = None, code: str | None = None) -> NotFound:
-    return NotFound.record("Gift card", id=id, code=code)
-
-
-def _status(value: str | None, field: str) -> str:
-    if value not in STATUSES:
-        raise InvalidData.field(field, f"{field} must be pending or redeemed")
-    return value
-
-
-def _lookup(id: str | None, code: str | None) -> tuple[str | None, str | None]:
-    if (id is None) == (code is None) or not (id or code):
-        raise InvalidData.field("id", "give exactly one of id or code")
-    if id is not None:
-        return validation.identifier(id, "id"), None
-    return None, validation.text(str(code), "code", max_length=codes.MAX_CODE)
-
-
-def _validate_field(name: str, value: Any, field: str) -> Any:
-    """One updatable field's value, checked; shared by create and update."""
-    if name == "value":
-        return parse_decimal(value, field, message=VALUE_MESSAGE, allow_negative=False)
-    if name == "currency_code":
-        return currency_code(value, field)
-    if name == "status":
-        return _status(value, field)
-    if name == "note":
-        return validation.optional_text(value, field, max_length=validation.MAX_NOTE)
-    if name in OPTIONAL_TEXT_FIELDS:
-        return validation.optional_text(value, field, max_length=validation.MAX_ID)
-    if name == "metadata":
-        return validation.metadata(value, field)
-    if name == "expires_at":
-        return value
-    raise InvalidData.field(field, f"{name} cannot be updated")
 
 
 class _CardFace:
@@ -240,7 +102,7 @@ class _CardFace:
             reference_id=self._spend.reference_id,
             created_at=self._now,
         )
-        after = replace(state, balance=balance, status=_status_after(balance), updated_at=self._now)
+        after = replace(state, balance=balance, status=status_after(balance), updated_at=self._now)
         return after, tx
 
     async def write(
@@ -277,18 +139,14 @@ class GiftCards:
 
     def _validate_new(self, card: NewGiftCard, prefix: str, v: Violations) -> dict[str, Any]:
         row: dict[str, Any] = {
-            "code": v.check(partial(codes.validate, card.code, f"{prefix}code"))
-            if card.code
-            else None,
+            "code": v.check(codes.validate, card.code, f"{prefix}code") if card.code else None,
             "status": PENDING
             if card.status is None
-            else v.check(partial(_status, card.status, f"{prefix}status")),
+            else v.check(status, card.status, f"{prefix}status"),
             "expires_at": card.expires_at,
         }
         for name in ("value", "currency_code", "note", "metadata", *OPTIONAL_TEXT_FIELDS):
-            row[name] = v.check(
-                partial(_validate_field, name, getattr(card, name), f"{prefix}{name}")
-            )
+            row[name] = v.check(validate_field, name, getattr(card, name), f"{prefix}{name}")
         return row
 
     async def create(self, cards: Sequence[NewGiftCard]) -> list[GiftCard]:
@@ -346,15 +204,13 @@ class GiftCards:
         checked: list[tuple[str, dict[str, Any]]] = []
         for i, item in enumerate(updates):
             prefix = f"gift_cards[{i}]."
-            card_id = violations.check(partial(validation.identifier, item.id, f"{prefix}id"))
+            card_id = violations.check(validation.identifier, item.id, f"{prefix}id")
             changes: dict[str, Any] = {}
             for name, raw in item.changes.items():
                 if raw is None and name in {"value", "currency_code", "status"}:
                     violations.add(f"{prefix}{name}", f"{name} cannot be cleared")
                     continue
-                changes[name] = violations.check(
-                    partial(_validate_field, name, raw, f"{prefix}{name}")
-                )
+                changes[name] = violations.check(validate_field, name, raw, f"{prefix}{name}")
             checked.append((card_id or "", changes))
         violations.raise_if_any()
 
@@ -418,7 +274,7 @@ class GiftCards:
     # ------------------------------------------------------------ reads
 
     async def retrieve(self, *, id: str | None = None, code: str | None = None) -> GiftCard:
-        card_id, card_code = _lookup(id, code)
+        card_id, card_code = card_lookup(id, code)
 
         async def work(conn: Tx) -> GiftCard:
             row = await store.get_card(conn, id=card_id, code=card_code)
@@ -434,18 +290,18 @@ class GiftCards:
             v, skip=query.skip, take=query.take, order=query.order, sortable=store.SORTABLE
         )
         filters = query.filters
-        for status in filters.status:
-            v.check(partial(_status, status, "status"))
-        listing.filters(
-            v, {name: getattr(filters, name) for name in store.FILTER_COLUMNS}, q=filters.q
-        )
+        for value in filters.status:
+            v.check(status, value, "status")
+        listing.filters(v, filters.columns(), q=filters.q)
         v.raise_if_any()
         filters = replace(filters, currency_code=[c.lower() for c in filters.currency_code])
 
         async def work(conn: Tx) -> tuple[list[GiftCard], int | None]:
             rows, count = await store.list_cards(
                 conn,
-                filters,
+                filters.columns(),
+                q=filters.q,
+                with_deleted=filters.with_deleted,
                 order=page.order,
                 skip=page.skip,
                 take=page.take,
@@ -493,39 +349,9 @@ class GiftCards:
         return await self._spend(spend, CREDIT)
 
     async def _spend(self, spend: Spend, kind: str) -> SpendResult:
-        v = Violations()
-        lookup = v.check(partial(_lookup, spend.id, spend.code))
-        amount = v.check(
-            partial(
-                parse_decimal, spend.amount, "amount", message=AMOUNT_MESSAGE, allow_negative=False
-            )
-        )
-        currency = v.check(partial(currency_code, spend.currency_code))
-        v.check(
-            partial(validation.text, spend.reference, "reference", max_length=validation.MAX_ID)
-        )
-        v.check(
-            partial(
-                validation.text, spend.reference_id, "reference_id", max_length=validation.MAX_ID
-            )
-        )
-        key = v.check(
-            partial(
-                validation.text,
-                spend.idempotency_key,
-                "idempotency_key",
-                max_length=validation.MAX_KEY,
-            )
-        )
-        v.raise_if_any()
-        assert lookup is not None and amount is not None and currency is not None
-        fingerprint = request_hash(
-            kind,
-            amount=format_decimal(amount),
-            currency_code=currency,
-            reference=spend.reference,
-            reference_id=spend.reference_id,
-        )
+        valid = validate_spend(spend, kind)
+        lookup, amount, currency = valid.lookup, valid.amount, valid.currency
+        key, fingerprint = valid.key, valid.fingerprint
 
         def transaction(card_id: str, balance: Decimal, now: datetime) -> Transaction:
             return Transaction(
@@ -564,7 +390,7 @@ class GiftCards:
             )
             tx = posted.entry
             balance = tx.balance_after
-            return SpendResult(tx, balance, _status_after(balance), replayed=posted.replayed)
+            return SpendResult(tx, balance, status_after(balance), replayed=posted.replayed)
 
         for _ in range(3):
             try:
@@ -588,9 +414,9 @@ class GiftCards:
         movement happens there. The card's own rules that still hold: its currency,
         and for a debit its expiry; its status is its owner's (the plugin sets
         "redeemed" for funded) and does not follow the balance."""
-        _check_currency(card, currency)
+        check_currency(card, currency)
         if kind == DEBIT:
-            _check_not_expired(card, datetime.now(UTC))
+            check_not_expired(card, datetime.now(UTC))
         try:
             tx, balance, replayed = await self._store_credit.move_funded_card(
                 conn,
@@ -654,7 +480,7 @@ class GiftCards:
         card: GiftCard, kind: str, amount: Decimal, currency: str, now: datetime
     ) -> Decimal:
         """The rules of spending; raises NotAllowed with the reason a cashier can act on."""
-        _check_currency(card, currency)
+        check_currency(card, currency)
         if kind == CREDIT:
             balance = add(card.balance, amount)
             if balance > card.value:
@@ -665,7 +491,7 @@ class GiftCards:
             return balance
         if card.status == REDEEMED:
             raise NotAllowed(f"Gift card {card.code} has already been redeemed")
-        _check_not_expired(card, now)
+        check_not_expired(card, now)
         if amount > card.balance:
             raise NotAllowed(
                 f"insufficient gift card balance: {card.code} has {format_decimal(card.balance)} "
@@ -688,17 +514,3 @@ class GiftCards:
             return TransactionPage([_transaction(row) for row in rows], token)
 
         return await self._db.run(work)
-
-
-def _status_after(balance: Decimal) -> str:
-    return REDEEMED if balance == ZERO else PENDING
-
-
-def _check_currency(card: GiftCard, currency: str) -> None:
-    if currency != card.currency_code:
-        raise NotAllowed(f"Gift card {card.code} is in {card.currency_code}, not {currency}")
-
-
-def _check_not_expired(card: GiftCard, now: datetime) -> None:
-    if card.expires_at is not None and card.expires_at <= now:
-        raise NotAllowed(f"Gift card {card.code} expired at {card.expires_at.isoformat()}")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from functools import partial
 
 from . import validation
 from .errors import InvalidData
@@ -59,7 +58,7 @@ def page(
         v.add("skip", "skip must not be negative")
     if not 0 <= take <= MAX_TAKE:
         v.add("take", f"take must be between 0 and {MAX_TAKE}")
-    parsed = v.check(partial(parse_order, order, sortable, default_order))
+    parsed = v.check(parse_order, order, sortable, default_order)
     return Page(skip, take, parsed or [])
 
 
@@ -69,8 +68,8 @@ def filters(v: Violations, values: Mapping[str, Sequence[str]], *, q: str = "") 
         if len(given) > MAX_TAKE:
             v.add(name, f"{name} filters at most {MAX_TAKE} values")
         for value in given:
-            v.check(partial(validation.text, value, name, max_length=validation.MAX_ID))
-    v.check(partial(validation.text, q, "q", max_length=validation.MAX_ID))
+            v.check(validation.text, value, name, max_length=validation.MAX_ID)
+    v.check(validation.label, q, "q")
 
 
 def ids(ids: Sequence[str]) -> list[str]:
@@ -80,6 +79,6 @@ def ids(ids: Sequence[str]) -> list[str]:
         raise InvalidData.field("ids", f"ids must hold at most {validation.MAX_BATCH} items")
     v = Violations()
     for i, value in enumerate(ids):
-        v.check(partial(validation.identifier, value, f"ids[{i}]"))
+        v.check(validation.identifier, value, f"ids[{i}]")
     v.raise_if_any()
     return sorted(set(ids))

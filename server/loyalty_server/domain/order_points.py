@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from functools import partial
 
 from ..store import point_holds as store
 from ..store import points as points_store
@@ -66,8 +65,8 @@ def _summary(customer_id: str, order_id: str, entries: list[AnyRow]) -> OrderPoi
 
 def _ids(customer_id: str, order_id: str) -> tuple[str, str]:
     violations = Violations()
-    customer = violations.check(partial(validation.identifier, customer_id, "customer_id"))
-    order = violations.check(partial(validation.identifier, order_id, "order_id"))
+    customer = violations.check(validation.identifier, customer_id, "customer_id")
+    order = violations.check(validation.identifier, order_id, "order_id")
     violations.raise_if_any()
     assert customer is not None and order is not None
     return customer, order
@@ -82,11 +81,9 @@ class OrderPointsService:
 
     async def earn(self, customer_id: str, order_id: str, points: str, reason: str) -> EarnResult:
         violations = Violations()
-        ids = violations.check(partial(_ids, customer_id, order_id))
-        amount = violations.check(partial(positive_points, points))
-        reason_ = violations.check(
-            partial(validation.text, reason, "reason", max_length=validation.MAX_REASON)
-        )
+        ids = violations.check(_ids, customer_id, order_id)
+        amount = violations.check(positive_points, points)
+        reason_ = violations.check(validation.reason, reason, "reason")
         violations.raise_if_any()
         assert ids is not None and amount is not None and reason_ is not None
         customer, order = ids
@@ -134,20 +131,10 @@ class OrderPointsService:
         self, customer_id: str, order_id: str, points: str, reason: str, idempotency_key: str
     ) -> ReverseResult:
         violations = Violations()
-        ids = violations.check(partial(_ids, customer_id, order_id))
-        amount = violations.check(partial(positive_points, points)) if points else None
-        reason_ = violations.check(
-            partial(validation.text, reason, "reason", max_length=validation.MAX_REASON)
-        )
-        key = violations.check(
-            partial(
-                validation.text,
-                idempotency_key,
-                "idempotency_key",
-                max_length=validation.MAX_KEY,
-                required=True,
-            )
-        )
+        ids = violations.check(_ids, customer_id, order_id)
+        amount = violations.check(positive_points, points) if points else None
+        reason_ = violations.check(validation.reason, reason, "reason")
+        key = violations.check(validation.key, idempotency_key, "idempotency_key", required=True)
         violations.raise_if_any()
         assert ids is not None and reason_ is not None and key is not None
         customer, order = ids

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import Enum
-from functools import partial
 from typing import Any
 
 from ..store import point_holds as store
@@ -152,25 +151,12 @@ class PointHolds:
         now = datetime.now(UTC)
         violations = Violations()
         check = violations.check
-        customer_id = check(partial(validation.identifier, request.customer_id, "customer_id"))
-        points = check(partial(positive_points, request.points))
-        reference = check(
-            partial(validation.text, request.reference, "reference", max_length=validation.MAX_ID)
-        )
-        reference_id = check(
-            partial(
-                validation.text, request.reference_id, "reference_id", max_length=validation.MAX_ID
-            )
-        )
-        expires_at = check(partial(_expiry, request.expires_at, now))
-        key = check(
-            partial(
-                validation.text,
-                request.idempotency_key,
-                "idempotency_key",
-                max_length=validation.MAX_KEY,
-            )
-        )
+        customer_id = check(validation.identifier, request.customer_id, "customer_id")
+        points = check(positive_points, request.points)
+        reference = check(validation.label, request.reference, "reference")
+        reference_id = check(validation.label, request.reference_id, "reference_id")
+        expires_at = check(_expiry, request.expires_at, now)
+        key = check(validation.key, request.idempotency_key, "idempotency_key")
         violations.raise_if_any()
         assert customer_id is not None and points is not None and expires_at is not None
         fingerprint = request_hash(
@@ -222,11 +208,9 @@ class PointHolds:
 
     async def capture(self, hold_id: str, points: str, reason: str) -> CaptureResult:
         violations = Violations()
-        hold_id_ = violations.check(partial(validation.identifier, hold_id, "hold_id"))
-        amount = violations.check(partial(positive_points, points)) if points else None
-        reason_ = violations.check(
-            partial(validation.text, reason, "reason", max_length=validation.MAX_REASON)
-        )
+        hold_id_ = violations.check(validation.identifier, hold_id, "hold_id")
+        amount = violations.check(positive_points, points) if points else None
+        reason_ = violations.check(validation.reason, reason, "reason")
         violations.raise_if_any()
         assert hold_id_ is not None and reason_ is not None
 
@@ -322,11 +306,9 @@ class PointHolds:
     ) -> HoldPage:
         now = datetime.now(UTC)
         violations = Violations()
-        customer = violations.check(partial(validation.identifier, customer_id, "customer_id"))
-        reference = violations.check(
-            partial(validation.text, reference_id, "reference_id", max_length=validation.MAX_ID)
-        )
-        limit = violations.check(partial(validation.page_size, page_size))
+        customer = violations.check(validation.identifier, customer_id, "customer_id")
+        reference = violations.check(validation.label, reference_id, "reference_id")
+        limit = violations.check(validation.page_size, page_size)
         violations.raise_if_any()
         assert customer is not None and limit is not None
         scope = f"holds:{customer}:{reference}:{int(active_only)}"

@@ -10,7 +10,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from functools import partial
 from typing import Any
 
 from ..store import point_holds as holds_store
@@ -22,6 +21,7 @@ from .idempotency import key_columns, request_hash
 from .ids import ADJUSTMENT, new_id
 from .money import MAX_BALANCE, ZERO, add, format_decimal, parse_decimal, subtract
 from .pagination import decode_token, page_of
+from .records import from_row
 from .validation import Violations
 
 HISTORY_LIMIT = 20
@@ -98,11 +98,9 @@ class ValidAdjustment:
     request_hash: str
 
 
-def adjustment_of(row: AnyRow) -> Adjustment:
-    m = row._mapping
-    return Adjustment(
-        m["id"], m["customer_id"], m["delta"], m["reason"], m["balance_after"], m["created_at"]
-    )
+def adjustment_of(row: AnyRow | Mapping[str, Any]) -> Adjustment:
+    """An adjustment from a ledger row, whichever path read it."""
+    return from_row(Adjustment, row)
 
 
 def _customer_id(value: str, field: str = "customer_id") -> str:
@@ -111,31 +109,16 @@ def _customer_id(value: str, field: str = "customer_id") -> str:
 
 def _validate(request: AdjustmentRequest, prefix: str = "") -> ValidAdjustment:
     violations = Violations()
-    customer_id = violations.check(
-        partial(_customer_id, request.customer_id, f"{prefix}customer_id")
-    )
+    customer_id = violations.check(_customer_id, request.customer_id, f"{prefix}customer_id")
     delta = violations.check(
-        partial(
-            parse_decimal,
-            request.delta,
-            f"{prefix}delta",
-            message=DELTA_MESSAGE,
-            allow_negative=True,
-        )
+        parse_decimal,
+        request.delta,
+        f"{prefix}delta",
+        message=DELTA_MESSAGE,
+        allow_negative=True,
     )
-    reason = violations.check(
-        partial(
-            validation.text, request.reason, f"{prefix}reason", max_length=validation.MAX_REASON
-        )
-    )
-    key = violations.check(
-        partial(
-            validation.text,
-            request.idempotency_key,
-            f"{prefix}idempotency_key",
-            max_length=validation.MAX_KEY,
-        )
-    )
+    reason = violations.check(validation.reason, request.reason, f"{prefix}reason")
+    key = violations.check(validation.key, request.idempotency_key, f"{prefix}idempotency_key")
     violations.raise_if_any()
     assert customer_id is not None and delta is not None and reason is not None
     fingerprint = request_hash(
@@ -323,10 +306,7 @@ class Points:
         )
         if rows is None:
             return None
-        return [
-            Adjustment(r["id"], r["customer_id"], r["delta"], r["reason"], r["balance_after"], now)
-            for r in rows
-        ]
+        return [adjustment_of({**r, "created_at": now}) for r in rows]
 
     async def _adjust_direct(
         self, valid: ValidAdjustment, include_history: bool
@@ -364,7 +344,7 @@ class Points:
         adjustment = Adjustment(
             adjustment_id, valid.customer_id, valid.delta, valid.reason, balance, now
         )
-        return AdjustResult(adjustment, [Adjustment(**row) for row in rows])
+        return AdjustResult(adjustment, [adjustment_of(row) for row in rows])
 
     def face(self) -> PointsFace:
         """The points face of the ledger engine, for one transaction (its `now`)."""
@@ -401,7 +381,7 @@ class Points:
             if found is None:
                 return Balance(customer_id, ZERO, None, [])
             balance, held, updated_at, rows = found
-            entries = [Adjustment(**row) for row in rows]
+            entries = [adjustment_of(row) for row in rows]
             return Balance(customer_id, balance, updated_at, entries, held)
 
         async def work(conn: Tx) -> Balance:

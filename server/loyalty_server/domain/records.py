@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import fields
 from typing import Any, TypeVar
 
@@ -20,7 +21,8 @@ def _names(cls: type[Any]) -> tuple[str, ...]:
     return names
 
 
-def from_row(cls: type[T], row: AnyRow) -> T:
-    """`cls` (a dataclass) built from the row's columns named as its fields."""
-    m = row._mapping
+def from_row(cls: type[T], row: AnyRow | Mapping[str, Any]) -> T:
+    """`cls` (a dataclass) built from the row's columns (or a mapping's keys) named
+    as its fields: the one way a stored row becomes a record."""
+    m = row if isinstance(row, Mapping) else row._mapping
     return cls(**{name: m[name] for name in _names(cls)})

@@ -28,7 +28,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from functools import partial
 from typing import Any
 
 from ..store import gift_cards as card_store
@@ -189,36 +188,21 @@ def _validate_field(name: str, value: Any, field: str) -> Any:
 
 
 def _validate_entry(entry: Entry, kind: str, prefix: str, v: Violations) -> _ValidEntry | None:
-    account_id = v.check(partial(_required_id, entry.account_id, f"{prefix}account_id"))
+    account_id = v.check(_required_id, entry.account_id, f"{prefix}account_id")
     amount = v.check(
-        partial(
-            parse_decimal,
-            entry.amount,
-            f"{prefix}amount",
-            message=AMOUNT_MESSAGE,
-            allow_negative=False,
-        )
+        parse_decimal,
+        entry.amount,
+        f"{prefix}amount",
+        message=AMOUNT_MESSAGE,
+        allow_negative=False,
     )
     note = v.check(
-        partial(
-            validation.optional_text, entry.note, f"{prefix}note", max_length=validation.MAX_NOTE
-        )
+        validation.optional_text, entry.note, f"{prefix}note", max_length=validation.MAX_NOTE
     )
     for name in ("reference", "reference_id"):
-        v.check(
-            partial(
-                validation.text, getattr(entry, name), prefix + name, max_length=validation.MAX_ID
-            )
-        )
-    metadata = v.check(partial(validation.metadata, entry.metadata, f"{prefix}metadata"))
-    key = v.check(
-        partial(
-            validation.text,
-            entry.idempotency_key,
-            f"{prefix}idempotency_key",
-            max_length=validation.MAX_KEY,
-        )
-    )
+        v.check(validation.text, getattr(entry, name), prefix + name, max_length=validation.MAX_ID)
+    metadata = v.check(validation.metadata, entry.metadata, f"{prefix}metadata")
+    key = v.check(validation.key, entry.idempotency_key, f"{prefix}idempotency_key")
     if account_id is None or amount is None:
         return None
     values = {
@@ -396,7 +380,7 @@ class StoreCredit:
             prefix = f"accounts[{i}]."
             rows.append(
                 {
-                    name: v.check(partial(_validate_field, name, getattr(new, name), prefix + name))
+                    name: v.check(_validate_field, name, getattr(new, name), prefix + name)
                     for name in UPDATABLE
                 }
             )
@@ -431,13 +415,13 @@ class StoreCredit:
         checked: list[tuple[str, dict[str, Any]]] = []
         for i, item in enumerate(updates):
             prefix = f"accounts[{i}]."
-            account_id = v.check(partial(_required_id, item.id, f"{prefix}id"))
+            account_id = v.check(_required_id, item.id, f"{prefix}id")
             changes: dict[str, Any] = {}
             for name, raw in item.changes.items():
                 if raw is None and name == "currency_code":
                     v.add(prefix + name, f"{name} cannot be cleared")
                     continue
-                changes[name] = v.check(partial(_validate_field, name, raw, prefix + name))
+                changes[name] = v.check(_validate_field, name, raw, prefix + name)
             checked.append((account_id or "", changes))
         v.raise_if_any()
 

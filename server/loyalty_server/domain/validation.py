@@ -6,11 +6,12 @@ import json
 import math
 import unicodedata
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from .errors import FieldViolation, InvalidData
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 MAX_ID = 255
 MAX_REASON = 512
@@ -38,10 +39,11 @@ class Violations:
     def capture(self, error: InvalidData) -> None:
         self.items.extend(error.violations)
 
-    def check(self, parse: Callable[[], T]) -> T | None:
-        """Run one field's parser; remember its violation instead of stopping."""
+    def check(self, parse: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T | None:
+        """Run one field's parser (`check(text, value, "note", max_length=...)`);
+        remember its violation instead of stopping."""
         try:
-            return parse()
+            return parse(*args, **kwargs)
         except InvalidData as error:
             self.capture(error)
             return None
@@ -72,6 +74,21 @@ def identifier(value: str, field: str) -> str:
     if any(unicodedata.category(c) == "Cc" for c in value):
         raise InvalidData.field(field, f"{field} must not contain control characters")
     return value
+
+
+def reason(value: str, field: str = "reason") -> str:
+    """Free text explaining a movement: optional, at most MAX_REASON characters."""
+    return text(value, field, max_length=MAX_REASON)
+
+
+def key(value: str, field: str = "idempotency_key", *, required: bool = False) -> str:
+    """An idempotency key (AIP-155): at most MAX_KEY characters; "" means none."""
+    return text(value, field, max_length=MAX_KEY, required=required)
+
+
+def label(value: str, field: str) -> str:
+    """A short optional string (a reference, a reference id, a code): at most MAX_ID."""
+    return text(value, field, max_length=MAX_ID)
 
 
 def optional_text(value: str | None, field: str, *, max_length: int) -> str | None:

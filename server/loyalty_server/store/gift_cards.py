@@ -6,8 +6,7 @@ admin paths (filtered lists, partial updates) build theirs per call.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, cast
@@ -85,32 +84,6 @@ _NUMERIC = frozenset({"value", "balance"})
 
 
 # ListGiftCards filters: each is a column matched against any of its values.
-FILTER_COLUMNS = (
-    "id",
-    "code",
-    "status",
-    "currency_code",
-    "reference",
-    "reference_id",
-    "customer_id",
-)
-
-
-@dataclass(frozen=True)
-class CardFilters:
-    """Filters of ListGiftCards; an empty tuple means "no filter on this field"."""
-
-    id: Sequence[str] = ()
-    code: Sequence[str] = ()
-    status: Sequence[str] = ()
-    currency_code: Sequence[str] = ()
-    reference: Sequence[str] = ()
-    reference_id: Sequence[str] = ()
-    customer_id: Sequence[str] = ()
-    q: str = ""
-    with_deleted: bool = False
-
-
 async def lock_card(conn: AsyncConnection, *, id: str | None, code: str | None) -> AnyRow | None:
     """A live (not soft-deleted) card by id or code, locked until the transaction ends."""
     if id is not None:
@@ -175,20 +148,24 @@ async def transactions_page(
 
 async def list_cards(
     conn: AsyncConnection,
-    filters: CardFilters,
+    columns: Mapping[str, Sequence[str]],
     *,
+    q: str,
+    with_deleted: bool,
     order: Sequence[tuple[str, bool]],
     skip: int,
     take: int,
     with_count: bool,
 ) -> tuple[list[AnyRow], int | None]:
-    """One page in the given order (column, descending), plus the total count if asked."""
+    """One page of the cards whose `columns` take any of their values (an empty
+    sequence: no filter), `q` found in code or note, in the given order (column,
+    descending), plus the total count if asked."""
     where = listing.conditions(
         _cards,
-        {name: getattr(filters, name) for name in FILTER_COLUMNS},
-        q=filters.q,
+        columns,
+        q=q,
         q_columns=("code", "note"),
-        with_deleted=filters.with_deleted,
+        with_deleted=with_deleted,
     )
     return await listing.list_rows(
         conn,
