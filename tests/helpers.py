@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import grpc
 from google.rpc import error_details_pb2
@@ -49,3 +50,27 @@ def expect_error(call: Callable[..., Any], request: Any, code: grpc.StatusCode) 
         assert rich.domain == "loyalty.v1", rich
         return rich
     raise AssertionError(f"expected {code}, but the call succeeded")
+
+
+T = TypeVar("T")
+#: What a caller retrying with its idempotency key keeps retrying on: the server
+#: is away (killed, restarting), not refusing.
+TRANSIENT = (
+    grpc.StatusCode.UNAVAILABLE,
+    grpc.StatusCode.DEADLINE_EXCEEDED,
+    grpc.StatusCode.CANCELLED,
+)
+
+
+def until_answered(call: Callable[[], T], *, within: float = 60.0) -> T:
+    """Resend `call` (a keyed write) until the server answers it; any answer but a
+    transient failure is returned or raised. Fails the test after `within` seconds."""
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            return call()
+        except grpc.RpcError as error:
+            if error.code() not in TRANSIENT:
+                raise
+            assert time.monotonic() < deadline, f"no answer within {within:g} s"
+            time.sleep(0.05)

@@ -17,7 +17,7 @@ import grpc
 import pytest
 from conftest import ServerProcess
 from google.protobuf import timestamp_pb2
-from helpers import expect_error
+from helpers import expect_error, until_answered
 
 from loyalty.v1 import loyalty_pb2 as pb
 from loyalty.v1.loyalty_pb2_grpc import LoyaltyServiceStub
@@ -304,22 +304,6 @@ def test_kill_9_during_keyed_holds_and_captures_then_retries_apply_each_once(
     answered: dict[int, str] = {}
     lock = threading.Lock()
 
-    def retried(call: Callable[[], object]) -> object:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                return call()
-            except grpc.RpcError as error:
-                transient = (
-                    grpc.StatusCode.UNAVAILABLE,
-                    grpc.StatusCode.DEADLINE_EXCEEDED,
-                    grpc.StatusCode.CANCELLED,
-                )
-                if error.code() not in transient:
-                    raise
-                assert time.monotonic() < deadline, "no answer within 60 s"
-                time.sleep(0.05)
-
     def caller(start: int) -> None:
         with server.channel() as channel:
             stub = LoyaltyServiceStub(channel)
@@ -327,10 +311,10 @@ def test_kill_9_during_keyed_holds_and_captures_then_retries_apply_each_once(
                 request = pb.HoldPointsRequest(
                     customer_id=customers[n % 4], points="2", idempotency_key=f"k9-{n}"
                 )
-                made = retried(partial(stub.HoldPoints, request, timeout=5))
+                made = until_answered(partial(stub.HoldPoints, request, timeout=5))
                 assert isinstance(made, pb.HoldPointsResponse)
                 capture = pb.CapturePointsHoldRequest(hold_id=made.hold.id)
-                retried(partial(stub.CapturePointsHold, capture, timeout=5))
+                until_answered(partial(stub.CapturePointsHold, capture, timeout=5))
                 with lock:
                     answered[n] = made.hold.id
 

@@ -9,12 +9,13 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
+from functools import partial
 
 import grpc
 import pytest
 from conftest import ServerProcess
 from google.protobuf import field_mask_pb2, struct_pb2
-from helpers import expect_error
+from helpers import expect_error, until_answered
 
 from loyalty.v1 import loyalty_pb2 as pb
 from loyalty.v1.loyalty_pb2_grpc import LoyaltyServiceStub
@@ -574,25 +575,16 @@ def test_kill_9_during_keyed_movements_then_retries_apply_each_once(
         with server.channel() as channel:
             stub = LoyaltyServiceStub(channel)
             for account_id, kind, key in ops[start::16]:
-                deadline = time.monotonic() + 60
-                while True:
-                    try:
-                        move = credit if kind == "credit" else debit
-                        move(stub, account_id, "1", idempotency_key=key, timeout=5)
-                        with lock:
-                            answered[key] = "OK"
-                        break
-                    except grpc.RpcError as error:
-                        if error.code() not in (
-                            grpc.StatusCode.UNAVAILABLE,
-                            grpc.StatusCode.DEADLINE_EXCEEDED,
-                            grpc.StatusCode.CANCELLED,
-                        ):
-                            with lock:
-                                answered[key] = error.code().name
-                            break
-                        assert time.monotonic() < deadline, f"{key}: no answer within 60 s"
-                        time.sleep(0.05)
+                move = credit if kind == "credit" else debit
+                try:
+                    until_answered(
+                        partial(move, stub, account_id, "1", idempotency_key=key, timeout=5)
+                    )
+                    outcome = "OK"
+                except grpc.RpcError as error:
+                    outcome = error.code().name
+                with lock:
+                    answered[key] = outcome
 
     threads = [threading.Thread(target=caller, args=(n,)) for n in range(16)]
     for thread in threads:
