@@ -245,6 +245,7 @@ describe("the Medusa Admin with @medusajs/loyalty-plugin's pages, on medusa-loya
     const { store_credit_account } = await http("POST", "/admin/store-credit-accounts", { token: seed.admin, body: { currency_code: "usd", customer_id: customer.id } })
     await http("POST", `/admin/store-credit-accounts/${store_credit_account.id}/credit`, { token: seed.admin, body: { amount: 20, note: "Goodwill" } })
     seed.account = store_credit_account
+    seed.customer = customer
     // What the pages must show is what the loyalty service holds.
     for (const card of seed.cards) {
       const stored = await raw.call("RetrieveGiftCard", { id: card.id })
@@ -304,5 +305,56 @@ describe("the Medusa Admin with @medusajs/loyalty-plugin's pages, on medusa-loya
     const row = text.slice(text.indexOf("ada@admin-ui.test"), text.indexOf("ada@admin-ui.test") + 120)
     assert.match(row, /^ada@admin-ui\.test\s+\$20\.00\s+\$20\.00\s+\$0\.00/, `the customer's row: balance, credits, debits: ${row}`)
     await screenshot("admin-store-credit-accounts.png")
+  })
+  it("the points widget on the customer page shows balance, held, available and the history from the service", { timeout: 120000 }, async () => {
+    requireBoot()
+    assert.ok(seed.loggedIn && seed.customer, "login or seeding failed")
+    const customerId = seed.customer.id
+    await http("POST", "/admin/loyalty/points/adjust", { token: seed.admin, body: { customer_id: customerId, delta: 120, reason: "Welcome bonus" } })
+    await http("POST", "/admin/loyalty/points/adjust", { token: seed.admin, body: { customer_id: customerId, delta: -20, reason: "Correction" } })
+    // 30 of them held for a cart (the service's hold), so held and available differ from the balance.
+    await raw.call("HoldPoints", { customer_id: customerId, points: "30", reference: "cart", reference_id: "cart_admin_ui" })
+    const stored = await raw.call("GetPointsBalance", { customer_id: customerId })
+    assert.deepEqual([stored.balance, stored.held, stored.available], ["100", "30", "70"])
+    await page.goto(`${baseUrl}/app/customers/${customerId}`, { waitUntil: "networkidle2" })
+    await waitForText(["Loyalty points", "Welcome bonus", "Correction", "ada@admin-ui.test"])
+    const shown = await page.evaluate(() =>
+      ["balance", "held", "available"].map((k) => document.querySelector(`[data-testid="loyalty-points-${k}"]`)?.textContent)
+    )
+    assert.deepEqual(shown, ["100", "30", "70"])
+    const rows = await page.$$eval('[data-testid="loyalty-points-history-row"]', (trs) => trs.map((tr) => [...tr.querySelectorAll("td")].slice(1).map((td) => td.textContent)))
+    assert.deepEqual(rows, [["-20", "Correction", "100"], ["+120", "Welcome bonus", "120"]])
+  })
+
+  it("adjusting through the widget's form changes the balance in the service; a refused adjustment shows the server's message in a toast", { timeout: 120000 }, async () => {
+    requireBoot()
+    assert.ok(seed.loggedIn && seed.customer, "login or seeding failed")
+    const customerId = seed.customer.id
+    await page.type("#loyalty-points-delta", "25")
+    await page.type("#loyalty-points-reason", "Goodwill from the widget")
+    await page.click('[data-testid="loyalty-points-adjust-form"] button[type="submit"]')
+    await page.waitForFunction(() => document.querySelector('[data-testid="loyalty-points-balance"]')?.textContent === "125", { timeout: 30000 })
+    await waitForText(["Goodwill from the widget", "Points adjusted: balance 125"])
+    const stored = await raw.call("GetPointsBalance", { customer_id: customerId })
+    assert.deepEqual([stored.balance, stored.held, stored.available], ["125", "30", "95"])
+    const last = (await raw.call("ListPointAdjustments", { customer_id: customerId, page_size: 1 })).point_adjustments[0]
+    assert.deepEqual([last.delta, last.reason], ["25", "Goodwill from the widget"])
+    // The Admin scrolls its own content pane: bring the whole widget into view for the picture.
+    await page.$eval('[data-testid="loyalty-points-widget"]', (el) => el.scrollIntoView({ block: "end" }))
+    await screenshot("admin-points-widget.png")
+    // More than the available points: the service refuses it and the Admin shows its message as a toast.
+    const refused = await fetch(`${baseUrl}/admin/loyalty/points/adjust`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Authorization: `Bearer ${seed.admin}` },
+      body: JSON.stringify({ customer_id: customerId, delta: -500, reason: "too much" }),
+    })
+    assert.equal(refused.status, 400)
+    const { message } = await refused.json()
+    await page.type("#loyalty-points-delta", "-500")
+    await page.click('[data-testid="loyalty-points-adjust-form"] button[type="submit"]')
+    await waitForText([message])
+    assert.equal((await raw.call("GetPointsBalance", { customer_id: customerId })).balance, "125")
+    await page.$eval('[data-testid="loyalty-points-widget"]', (el) => el.scrollIntoView({ block: "end" }))
+    await screenshot("admin-points-widget-error.png")
   })
 })
