@@ -340,8 +340,9 @@ describe("error mapping (real server statuses)", () => {
     assert.equal(err.grpcCode, 3)
     assert.ok(err.fieldViolations.some((v) => v.field === "delta"))
     for (const delta of ["abc", "", "1e3", "NaN"]) {
+      // The server's sentence for the field, then (for text it cannot read) what notation it accepts.
       const e = await rejection(loyalty.adjustPoints({ customer_id: "cus_err", delta }))
-      assertMedusaError(e, "invalid_data", "delta must be a non-zero number")
+      assertMedusaError(e, "invalid_data", /^delta must be a non-zero number/)
     }
   })
 
