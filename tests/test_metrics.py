@@ -137,15 +137,16 @@ def test_metrics_count_real_calls(
         with pytest.raises(grpc.RpcError) as refused:
             stub.AdjustPoints(pb.AdjustPointsRequest(customer_id=customer, delta="0"), timeout=10)
         assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-        stub.BatchAdjustPoints(
-            pb.BatchAdjustPointsRequest(
-                adjustments=[
-                    pb.BatchAdjustPointsItem(customer_id=f"{customer}-{i}", delta="1")
-                    for i in range(3)
-                ]
-            ),
-            timeout=10,
+        batch = pb.BatchAdjustPointsRequest(
+            adjustments=[
+                pb.BatchAdjustPointsItem(
+                    customer_id=f"{customer}-{i}", delta="1", idempotency_key=f"b{i}"
+                )
+                for i in range(3)
+            ]
         )
+        stub.BatchAdjustPoints(batch, timeout=10)
+        stub.BatchAdjustPoints(batch, timeout=10)  # three replayed items, nothing new
         card = stub.CreateGiftCards(
             pb.CreateGiftCardsRequest(
                 gift_cards=[pb.CreateGiftCardInput(value="50", currency_code="eur")]
@@ -177,6 +178,9 @@ def test_metrics_count_real_calls(
     assert delta("loyalty_ledger_writes_total", ledger="points") == 2 + 3
     assert delta("loyalty_ledger_writes_total", ledger="gift_card") == 1
     assert delta("loyalty_idempotent_replays_total", **adjust) == 1
+    batched = {"service": SERVICE, "method": "BatchAdjustPoints"}
+    if "replayed" in pb.BatchAdjustPointsResponse.DESCRIPTOR.fields_by_name:  # per item
+        assert delta("loyalty_idempotent_replays_total", **batched) == 3
     replays = {"service": SERVICE, "method": "DebitGiftCard"}
     assert delta("loyalty_idempotent_replays_total", **replays) == 1
     assert total(after, "loyalty_db_pool_wait_seconds_count") > total(

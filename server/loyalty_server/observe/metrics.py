@@ -47,6 +47,17 @@ _LEDGER_ENTRIES: dict[str, tuple[str, Callable[[Any], int]]] = {
 }
 
 
+def replayed(response: Any) -> int:
+    """How much of a response is an earlier call's result: `replayed: true` (the
+    whole call: 1), or per item (`repeated bool replayed`: the items that are)."""
+    flag = getattr(response, "replayed", False)
+    if flag is True:
+        return 1
+    if flag is False:
+        return 0
+    return sum(1 for item in flag if item)
+
+
 def parse_listen(value: str) -> tuple[str, int]:
     """`HOST:PORT`, `[v6]:PORT` or a bare `PORT` (then on loopback, 127.0.0.1)."""
     text = value.strip()
@@ -193,7 +204,7 @@ class Metrics:
         )
         self.replays = Counter(
             "loyalty_idempotent_replays",
-            "Calls answered from an earlier call's result (idempotency key, order, hold)",
+            "Calls (or batch items) answered with an earlier call's result, nothing applied",
             ["service", "method"],
         )
         self.serving = Gauge(
@@ -223,13 +234,14 @@ class Metrics:
         call.duration.observe(seconds)
         if code != "OK" or response is None:
             return
-        if getattr(response, "replayed", False):
+        replays = replayed(response)
+        if replays:
             if call.replays is None:  # created at the first: only methods that replay
                 call.replays = self.replays.labels(call.service, call.method)
-            call.replays.inc()
-        elif call.ledger is not None:
-            entries = call.ledger_entries(response)
-            if entries:
+            call.replays.inc(replays)
+        if call.ledger is not None:
+            entries = call.ledger_entries(response) - replays
+            if entries > 0:
                 call.ledger.inc(entries)
 
     # ------------------------------------------------------------ database pools

@@ -194,8 +194,12 @@ class Tracing:
         span.set_attribute("rpc.grpc.status_code", number)
         if code in SERVER_ERRORS:
             span.set_status(Status(StatusCode.ERROR, code))
-        if response is not None and getattr(response, "replayed", False):
-            span.set_attribute("loyalty.replayed", True)
+        if response is not None:
+            flag = getattr(response, "replayed", False)
+            if flag is True:
+                span.set_attribute("loyalty.replayed", True)
+            elif flag is not False and any(flag):  # per item (BatchAdjustPoints)
+                span.set_attribute("loyalty.replayed_items", sum(1 for f in flag if f))
         span.end()
         context_api.detach(token)  # type: ignore[arg-type]
 
