@@ -304,3 +304,29 @@ def test_undecodable_request_is_invalid_argument(channel: grpc.Channel) -> None:
     with pytest.raises(grpc.RpcError) as raised:
         call(bad, timeout=10)
     assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_batch_says_which_items_were_replays(stub: LoyaltyServiceStub, uid: str) -> None:
+    """A re-sent batch answers each keyed item with its first entry and says so per
+    item (the CLI's re-import count rests on this, not on clocks)."""
+    customer = f"cus_{uid}"
+
+    def batch(*items: tuple[str, str]) -> pb.BatchAdjustPointsResponse:
+        response: pb.BatchAdjustPointsResponse = stub.BatchAdjustPoints(
+            pb.BatchAdjustPointsRequest(
+                adjustments=[
+                    pb.BatchAdjustPointsItem(customer_id=customer, delta=d, idempotency_key=k)
+                    for d, k in items
+                ]
+            ),
+            timeout=10,
+        )
+        return response
+
+    first = batch(("5", "a"), ("7", "b"))
+    assert list(first.replayed) == [False, False]
+    again = batch(("5", "a"), ("3", ""), ("7", "b"), ("1", "c"))
+    assert list(again.replayed) == [True, False, True, False]
+    assert again.adjustments[0] == first.adjustments[0]
+    assert again.adjustments[2] == first.adjustments[1]
+    assert again.adjustments[3].balance_after == "16"  # 5 + 7 + 3 + 1: replays add nothing

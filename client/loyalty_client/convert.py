@@ -263,7 +263,7 @@ def _one_of(id: str | None, code: str | None) -> dict[str, str]:
 # ---------------------------------------------------------------- parsing
 
 
-def point_adjustment(m: pb.PointAdjustment) -> PointAdjustment:
+def point_adjustment(m: pb.PointAdjustment, *, replayed: bool = False) -> PointAdjustment:
     return PointAdjustment(
         id=m.id,
         customer_id=m.customer_id,
@@ -271,6 +271,7 @@ def point_adjustment(m: pb.PointAdjustment) -> PointAdjustment:
         reason=m.reason,
         balance_after=str_to_decimal(m.balance_after, "balance_after"),
         created_at=pb_to_datetime(m, "created_at"),
+        replayed=replayed,
     )
 
 
@@ -461,7 +462,11 @@ def batch_adjust_points(
     retryable = bool(items) and all(i.idempotency_key for i in items)
 
     def parse(m: pb.BatchAdjustPointsResponse) -> tuple[PointAdjustment, ...]:
-        return tuple(point_adjustment(a) for a in m.adjustments)
+        # A server before 0.3 sends no `replayed`: every item reads as applied now.
+        replayed = list(m.replayed) or [False] * len(m.adjustments)
+        return tuple(
+            point_adjustment(a, replayed=r) for a, r in zip(m.adjustments, replayed, strict=True)
+        )
 
     return Op("BatchAdjustPoints", request, retryable, parse)
 

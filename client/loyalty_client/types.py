@@ -68,6 +68,9 @@ class PointAdjustment:
     reason: str
     balance_after: Decimal
     created_at: datetime | None
+    #: In a batch's answer: this item's idempotency key matched an earlier request,
+    #: so this is that request's entry and nothing was applied now.
+    replayed: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,6 @@ import re
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from typing import TextIO
 
 from ..client import LoyaltyClient
@@ -97,11 +96,10 @@ def _name_lines(error: LoyaltyError, batch: list[_Row]) -> list[int]:
     return lines
 
 
-def _already_applied(result: Sequence[PointAdjustment], started: datetime) -> int:
-    """Rows the server answered with an earlier adjustment: a used idempotency key
-    (BatchAdjustPoints replays return the original entry, recorded before this import
-    started; a new entry is recorded during it)."""
-    return sum(1 for a in result if a.created_at is not None and a.created_at < started)
+def _already_applied(result: Sequence[PointAdjustment]) -> int:
+    """Rows the server answered with an earlier adjustment (its idempotency key was
+    used by an earlier import: the server says so per item)."""
+    return sum(1 for a in result if a.replayed)
 
 
 def cmd_import(client: LoyaltyClient, args: argparse.Namespace, out: Output) -> None:
@@ -120,7 +118,6 @@ def cmd_import(client: LoyaltyClient, args: argparse.Namespace, out: Output) -> 
     except OSError as exc:
         raise UsageError(f"cannot read {args.file}: {exc.strerror}") from None
     file_key = hashlib.sha256(data).hexdigest()[:16]
-    started = datetime.now(UTC)
     try:
         # utf-8-sig: a byte order mark (spreadsheet exports) is not part of the header.
         stream = io.StringIO(data.decode("utf-8-sig"), newline="")
@@ -141,7 +138,7 @@ def cmd_import(client: LoyaltyClient, args: argparse.Namespace, out: Output) -> 
                 )
                 raise
             applied.extend(result)
-            already += _already_applied(result, started)
+            already += _already_applied(result)
             batches += 1
     except (csv.Error, UnicodeDecodeError) as exc:
         raise UsageError(f"{args.file}: {exc}") from None

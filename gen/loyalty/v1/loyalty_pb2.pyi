@@ -117,10 +117,12 @@ class BatchAdjustPointsRequest(_message.Message):
     def __init__(self, adjustments: _Optional[_Iterable[_Union[BatchAdjustPointsItem, _Mapping]]] = ...) -> None: ...
 
 class BatchAdjustPointsResponse(_message.Message):
-    __slots__ = ("adjustments",)
+    __slots__ = ("adjustments", "replayed")
     ADJUSTMENTS_FIELD_NUMBER: _ClassVar[int]
+    REPLAYED_FIELD_NUMBER: _ClassVar[int]
     adjustments: _containers.RepeatedCompositeFieldContainer[PointAdjustment]
-    def __init__(self, adjustments: _Optional[_Iterable[_Union[PointAdjustment, _Mapping]]] = ...) -> None: ...
+    replayed: _containers.RepeatedScalarFieldContainer[bool]
+    def __init__(self, adjustments: _Optional[_Iterable[_Union[PointAdjustment, _Mapping]]] = ..., replayed: _Optional[_Iterable[bool]] = ...) -> None: ...
 
 class GetPointsBalanceRequest(_message.Message):
     __slots__ = ("customer_id", "include_history")

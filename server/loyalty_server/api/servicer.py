@@ -68,7 +68,10 @@ class LoyaltyServicer(loyalty_pb2_grpc.LoyaltyServiceServicer):
                 for i in request.adjustments
             ]
         )
-        return pb.BatchAdjustPointsResponse(adjustments=[convert.adjustment(a) for a in results])
+        return pb.BatchAdjustPointsResponse(
+            adjustments=[convert.adjustment(r.entry) for r in results],
+            replayed=[r.replayed for r in results],
+        )
 
     async def GetPointsBalance(
         self, request: pb.GetPointsBalanceRequest, context: Context

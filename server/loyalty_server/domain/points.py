@@ -242,8 +242,11 @@ class Points:
 
         return await self._db.run(work)
 
-    async def adjust_batch(self, requests: list[AdjustmentRequest]) -> list[Adjustment]:
-        """All or nothing, applied in request order."""
+    async def adjust_batch(
+        self, requests: list[AdjustmentRequest]
+    ) -> list[ledger.Posted[Adjustment]]:
+        """All or nothing, applied in request order; each item's adjustment and
+        whether it was a replay of an earlier request with its key."""
         validation.batch(len(requests), "adjustments")
         violations = Violations()
         valid: list[ValidAdjustment] = []
@@ -255,17 +258,16 @@ class Points:
         violations.raise_if_any()
         if self._db.direct is not None:
             done = await self._adjust_batch_direct(valid)
-            if done is not None:
-                return done
+            if done is not None:  # no key used before: nothing is a replay
+                return [ledger.Posted(a, replayed=False) for a in done]
 
-        async def work(conn: Tx) -> list[Adjustment]:
-            posted = await ledger.post(
+        async def work(conn: Tx) -> list[ledger.Posted[Adjustment]]:
+            return await ledger.post(
                 conn,
                 self.face(),
                 [posting(v) for v in valid],
                 label=lambda index: f"adjustments[{index}]",
             )
-            return [p.entry for p in posted]
 
         return await self._db.run(work)
 
