@@ -496,4 +496,39 @@ describe("the points program: earn on orders, redeem at checkout (medusa-loyalty
     const verify = await verifyLedger()
     assert.equal(verify.code, 0, verify.output)
   })
+  it("canceling an order that spent points gives them back and takes back what it earned (order #3: +300, -770)", { timeout: 60000 }, async () => {
+    requireBoot()
+    assert.ok(seed.order3, "the third order failed")
+    await ok("POST", `/admin/orders/${seed.order3}/cancel`, { token: seed.admin, body: {} })
+    // 1210 + 300 given back - 770 taken back
+    await waitForBalance(seed.ada.id, "740", "cancel of a redeeming order")
+    const [reversal, restore] = (await raw.call("ListPointAdjustments", { customer_id: seed.ada.id, page_size: 2 })).point_adjustments
+    assert.deepEqual([restore.delta, reversal.delta], ["300", "-770"])
+    assert.match(restore.reason, /canceled: redeemed points returned/)
+    const stored = await raw.call("GetOrderPoints", { customer_id: seed.ada.id, order_id: seed.order3 })
+    assert.deepEqual([stored.earned, stored.reversed], ["770", "770"])
+    // Delivered again: nothing moves (keys "restore:<hold>" and "cancel").
+    await ok("POST", "/admin/plugin-test/emit-event", { token: seed.admin, body: { name: "order.canceled", data: { id: seed.order3 } } })
+    await waitFor(async () => deliveries("order.canceled", seed.order3).length >= 2 || "waiting", 20000, "cancel redelivery logged")
+    assert.equal((await balanceOf(seed.ada.id)).balance, "740")
+  })
+
+  it("points whose promotion was taken off the cart (Medusa's own promotions route) are released at completion, not spent", { timeout: 60000 }, async () => {
+    requireBoot()
+    assert.ok(seed.order3, "earlier orders failed")
+    const cart = await customerCart(seed.ada.token)
+    const applied = await ok("POST", `/store/carts/${cart.id}/loyalty-points`, { pk: true, token: seed.ada.token, body: { points: 100 } })
+    assert.equal(applied.cart.total, 79)
+    const off = await ok("DELETE", `/store/carts/${cart.id}/promotions`, { pk: true, token: seed.ada.token, body: { promo_codes: [applied.loyalty_points.code] } })
+    assert.equal(off.cart.total, 80)
+    await payWith(cart.id, "pp_system_default", 80)
+    const done = await ok("POST", `/store/carts/${cart.id}/complete`, { pk: true, token: seed.ada.token })
+    assert.equal(done.type, "order", JSON.stringify(done))
+    // 740 + 800 earned on the full $80, nothing spent.
+    await waitForBalance(seed.ada.id, "1540", "earned, nothing spent")
+    assert.equal((await raw.call("GetPointsHold", { hold_id: applied.loyalty_points.hold_id })).status, "POINTS_HOLD_STATUS_RELEASED")
+    assert.deepEqual(await balanceOf(seed.ada.id), { balance: "1540", held: "0", available: "1540" })
+    const verify = await verifyLedger()
+    assert.equal(verify.code, 0, verify.output)
+  })
 })
