@@ -12,7 +12,7 @@ import {
 import { acquireLockStep, releaseLockStep, updateCartPromotionsWorkflow } from "@medusajs/medusa/core-flows"
 import { LOYALTY_MODULE } from "../modules/loyalty/joiner"
 import type LoyaltyModuleService from "../modules/loyalty/service"
-import type { PointsHoldDTO } from "../modules/loyalty/convert"
+import { toDecimalString, type PointsHoldDTO } from "../modules/loyalty/convert"
 import { pointsValue } from "../modules/loyalty/program"
 
 /**
@@ -134,7 +134,7 @@ const prepareCartPointsStep = createStep(
     if (value === null) {
       throw new MedusaError(MedusaError.Types.NOT_ALLOWED, `Points cannot be redeemed in ${cart.currency_code} (no value_per_point for it)`)
     }
-    const itemTotal = new BigNumberJS(String((cart.item_total as { toString(): string } | null)?.toString() ?? "0"))
+    const itemTotal = new BigNumberJS(toDecimalString(cart.item_total) || "0")
     if (new BigNumberJS(value).gt(itemTotal)) {
       throw new MedusaError(
         MedusaError.Types.NOT_ALLOWED,
