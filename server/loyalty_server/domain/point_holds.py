@@ -178,12 +178,7 @@ class PointHolds:
                     hold = _hold(found._mapping, face.now)
                     return HoldResult(hold, account.available, replayed=True)
             if points > account.available:
-                raise NotAllowed(
-                    f"insufficient points: customer {customer_id} has "
-                    f"{format_decimal(account.available)} available points "
-                    f"(balance {format_decimal(account.balance)}, "
-                    f"held {format_decimal(account.held)}), cannot hold {format_decimal(points)}"
-                )
+                raise account.insufficient(customer_id, f"hold {format_decimal(points)}")
             row = {
                 "id": new_id(HOLD),
                 "customer_id": customer_id,

@@ -82,6 +82,18 @@ class Account:
     def available(self) -> Decimal:
         return subtract(self.balance, self.held)
 
+    def insufficient(self, customer_id: str, action: str) -> NotAllowed:
+        """The one refusal wording for points a customer does not have available."""
+        held = (
+            f" ({format_decimal(self.held)} held, {format_decimal(self.available)} available)"
+            if self.held
+            else ""
+        )
+        return NotAllowed(
+            f"insufficient points: customer {customer_id} has a balance of "
+            f"{format_decimal(self.balance)}{held}, cannot {action}"
+        )
+
 
 @dataclass(frozen=True)
 class AdjustmentPage:
@@ -169,17 +181,7 @@ class PointsFace:
         new_balance = add(account.balance, valid.delta)
         refusal = self._refusal(new_balance, account.held)
         if refusal == "insufficient":
-            held = (
-                f" ({format_decimal(account.held)} held, "
-                f"{format_decimal(account.available)} available)"
-                if account.held
-                else ""
-            )
-            raise NotAllowed(
-                f"insufficient points: customer {valid.customer_id} has a balance of "
-                f"{format_decimal(account.balance)}{held}, "
-                f"cannot apply {format_decimal(valid.delta)}"
-            )
+            raise account.insufficient(valid.customer_id, f"apply {format_decimal(valid.delta)}")
         if refusal == "too_large":
             raise NotAllowed("the resulting balance would exceed 10^20 points")
         adjustment = Adjustment(
