@@ -2,7 +2,26 @@
 export { default as LoyaltyModule, linkable, LoyaltyModuleService, LOYALTY_MODULE } from "./modules/loyalty"
 export { LoyaltyGrpcClient, DEFAULT_ADDRESS, DEFAULT_TIMEOUT_MS, resolveOptions } from "./modules/loyalty/client"
 export type { LoyaltyGrpcOptions, TlsOptions } from "./modules/loyalty/client"
-export { LoyaltyGrpcError, toMedusaError, asMedusaError, decodeStatusDetails } from "./modules/loyalty/errors"
+export {
+  LoyaltyGrpcError,
+  toMedusaError,
+  asMedusaError,
+  decodeStatusDetails,
+  REASON_TO_TYPE,
+  ERROR_REASONS,
+  isErrorReason,
+} from "./modules/loyalty/errors"
+export type { ErrorReason, ErrorInfo, FieldViolation, StatusDetails } from "./modules/loyalty/errors"
+// The module-service interfaces: container.resolve<ILoyaltyModuleService>("loyalty"),
+// container.resolve<IStoreCreditModuleService>("store_credit").
+export type { ILoyaltyModuleService } from "./modules/loyalty/types"
+export type {
+  IStoreCreditModuleService,
+  StoreCreditAccountFilters,
+  AccountTransactionFilters,
+} from "./modules/store-credit/types"
+// The wire types generated from protos/loyalty/v1/loyalty.proto: LoyaltyWire.ProtoX / ProtoXOut, RequestOf<M>, ResponseOf<M>.
+export type * as LoyaltyWire from "./modules/loyalty/wire"
 export { joinerConfig, GIFT_CARD_SCHEMA } from "./modules/loyalty/joiner"
 export { protosDir } from "./modules/loyalty/protos"
 export * from "./modules/loyalty/convert"

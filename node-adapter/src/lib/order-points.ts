@@ -2,7 +2,7 @@ import BigNumberJS from "bignumber.js"
 import type { Logger, MedusaContainer } from "@medusajs/framework/types"
 import { ContainerRegistrationKeys, MedusaError } from "@medusajs/framework/utils"
 import { LOYALTY_MODULE } from "../modules/loyalty/joiner"
-import type LoyaltyModuleService from "../modules/loyalty/service"
+import type { ILoyaltyModuleService } from "../modules/loyalty/types"
 import { computeEarnedPoints, refundShares, type EarnableLine } from "../modules/loyalty/program"
 import { CART_HOLD_REFERENCE, cartPoints } from "../workflows/cart-points"
 
@@ -46,8 +46,8 @@ const ORDER_FIELDS = [
   "shipping_methods.tax_total",
 ]
 
-function loyaltyOf(container: MedusaContainer): LoyaltyModuleService {
-  return container.resolve<LoyaltyModuleService>(LOYALTY_MODULE)
+function loyaltyOf(container: MedusaContainer): ILoyaltyModuleService {
+  return container.resolve<ILoyaltyModuleService>(LOYALTY_MODULE)
 }
 
 function loggerOf(container: MedusaContainer): Logger {

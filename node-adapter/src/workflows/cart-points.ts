@@ -11,7 +11,7 @@ import {
 } from "@medusajs/framework/workflows-sdk"
 import { acquireLockStep, releaseLockStep, updateCartPromotionsWorkflow } from "@medusajs/medusa/core-flows"
 import { LOYALTY_MODULE } from "../modules/loyalty/joiner"
-import type LoyaltyModuleService from "../modules/loyalty/service"
+import type { ILoyaltyModuleService } from "../modules/loyalty/types"
 import { toDecimalString, type PointsHoldDTO } from "../modules/loyalty/convert"
 import { pointsValue } from "../modules/loyalty/program"
 
@@ -54,8 +54,8 @@ export function cartPoints(metadata: Record<string, unknown> | null | undefined)
     : null
 }
 
-function loyaltyOf(container: MedusaContainer): LoyaltyModuleService {
-  return container.resolve<LoyaltyModuleService>(LOYALTY_MODULE)
+function loyaltyOf(container: MedusaContainer): ILoyaltyModuleService {
+  return container.resolve<ILoyaltyModuleService>(LOYALTY_MODULE)
 }
 
 export async function readCart(container: MedusaContainer, cartId: string): Promise<CartRow> {

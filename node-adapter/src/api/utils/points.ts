@@ -1,4 +1,4 @@
-import type { MedusaContainer } from "@medusajs/framework/types"
+import type { ICustomerModuleService, MedusaContainer } from "@medusajs/framework/types"
 import { MedusaError, Modules } from "@medusajs/framework/utils"
 import type { PointAdjustmentDTO } from "../../modules/loyalty/convert"
 
@@ -13,7 +13,7 @@ export async function assertCustomerExists(scope: MedusaContainer, customerId: u
   if (typeof customerId !== "string" || !customerId) {
     throw new MedusaError(MedusaError.Types.INVALID_DATA, "customer_id is required")
   }
-  const customers = scope.resolve(Modules.CUSTOMER) as any
+  const customers = scope.resolve<ICustomerModuleService>(Modules.CUSTOMER)
   const found = await customers.listCustomers({ id: [customerId] }, { select: ["id"], take: 1 })
   if (!found?.length) {
     throw new MedusaError(MedusaError.Types.NOT_FOUND, `Customer with id: ${customerId} was not found`)

@@ -4,6 +4,7 @@ import { MedusaError } from "@medusajs/framework/utils"
 import { toMedusaError } from "./errors"
 import { loadLoyaltyService } from "./protos"
 import { injectTraceContext } from "../../tracing"
+import type { LoyaltyMethod, LoyaltyServiceClient, RequestOf, ResponseOf } from "./wire"
 
 export type TlsOptions =
   | boolean
@@ -41,7 +42,23 @@ function env(name: "ADDRESS" | "TOKEN" | "TIMEOUT_MS"): string | undefined {
   return process.env[`LOYALTY_${name}`] || process.env[`LOYALTY_GRPC_${name}`] || undefined
 }
 
-export function resolveOptions(options: LoyaltyGrpcOptions = {}) {
+/** The options with every default applied. */
+export type ResolvedLoyaltyGrpcOptions = {
+  address: string
+  token: string | undefined
+  tls: TlsOptions
+  timeoutMs: number
+}
+
+/** One unary method of a grpc-js client, called with metadata, options and a callback. */
+type UnaryMethod = (
+  request: unknown,
+  metadata: grpc.Metadata,
+  options: grpc.CallOptions,
+  callback: (error: grpc.ServiceError | null, response: unknown) => void
+) => grpc.ClientUnaryCall
+
+export function resolveOptions(options: LoyaltyGrpcOptions = {}): ResolvedLoyaltyGrpcOptions {
   const timeout = Number(options.timeoutMs ?? env("TIMEOUT_MS") ?? DEFAULT_TIMEOUT_MS)
   return {
     address: options.address || env("ADDRESS") || DEFAULT_ADDRESS,
@@ -72,7 +89,7 @@ export class LoyaltyGrpcClient {
   readonly timeoutMs: number
   private readonly token?: string
   private readonly tls: TlsOptions
-  private client?: grpc.Client & Record<string, any>
+  private client?: LoyaltyServiceClient
 
   constructor(options: LoyaltyGrpcOptions = {}) {
     const resolved = resolveOptions(options)
@@ -92,7 +109,7 @@ export class LoyaltyGrpcClient {
     return grpc.credentials.createSsl(pem(this.tls.ca) ?? null, pem(this.tls.key) ?? null, pem(this.tls.cert) ?? null)
   }
 
-  private getClient(): grpc.Client & Record<string, any> {
+  private getClient(): LoyaltyServiceClient {
     if (!this.client) {
       const Ctor = loadLoyaltyService()
       const channelOptions: grpc.ChannelOptions = {}
@@ -100,16 +117,20 @@ export class LoyaltyGrpcClient {
         channelOptions["grpc.ssl_target_name_override"] = this.tls.serverName
         channelOptions["grpc.default_authority"] = this.tls.serverName
       }
-      this.client = new Ctor(this.address, this.credentials(), channelOptions) as any
+      this.client = new Ctor(this.address, this.credentials(), channelOptions)
     }
-    return this.client!
+    return this.client
   }
 
   /** Calls one unary method; every failure comes back as a MedusaError. */
-  call<Res = any>(method: string, request: Record<string, any>, opts: { timeoutMs?: number } = {}): Promise<Res> {
+  call<M extends LoyaltyMethod>(
+    method: M,
+    request: RequestOf<M>,
+    opts: { timeoutMs?: number } = {}
+  ): Promise<ResponseOf<M>> {
     const timeoutMs = opts.timeoutMs ?? this.timeoutMs
     const ctx = { address: this.address, method, timeoutMs }
-    let client: grpc.Client & Record<string, any>
+    let client: LoyaltyServiceClient
     try {
       client = this.getClient()
     } catch (e) {
@@ -126,13 +147,15 @@ export class LoyaltyGrpcClient {
     }
     injectTraceContext(metadata)
     const deadline = new Date(Date.now() + timeoutMs)
-    return new Promise<Res>((resolve, reject) => {
+    // The generated client declares each method with four overloads; this is the one used.
+    const unary = client as unknown as Record<M, UnaryMethod>
+    return new Promise<ResponseOf<M>>((resolve, reject) => {
       try {
-        client[method](request, metadata, { deadline }, (error: grpc.ServiceError | null, response: Res) => {
+        unary[method].call(client, request, metadata, { deadline }, (error, response) => {
           if (error) {
             reject(toMedusaError(error, ctx))
           } else {
-            resolve(response)
+            resolve(response as ResponseOf<M>)
           }
         })
       } catch (e) {

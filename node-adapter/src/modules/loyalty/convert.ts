@@ -1,4 +1,54 @@
 import BigNumberJS from "bignumber.js"
+import type {
+  AdjustPointsInput,
+  CapturePointsHoldInput,
+  CreateGiftCardInput,
+  EarnOrderPointsInput,
+  GiftCardDTO,
+  GiftCardMovementInput,
+  GiftCardStatus,
+  GiftCardTransactionDTO,
+  HoldPointsInput,
+  IdsInput,
+  ListConfig,
+  ListPointsHoldsConfig,
+  OrderPointsDTO,
+  PageConfig,
+  PointAdjustmentDTO,
+  PointsHoldDTO,
+  PointsHoldStatus,
+  RawValue,
+  ReverseOrderPointsInput,
+  UpdateGiftCardInput,
+} from "./types"
+import type {
+  ProtoAdjustPointsRequest,
+  ProtoCapturePointsHoldRequest,
+  ProtoCreateGiftCardInput,
+  ProtoCreditGiftCardRequest,
+  ProtoGiftCardOut,
+  ProtoGiftCardStatus,
+  ProtoGiftCardStatusOut,
+  ProtoGiftCardTransactionOut,
+  ProtoGiftCardTransactionTypeOut,
+  ProtoHoldPointsRequest,
+  ProtoListGiftCardsRequest,
+  ProtoOrderPointsOut,
+  ProtoPointAdjustmentOut,
+  ProtoPointsHoldOut,
+  ProtoPointsHoldStatusOut,
+  ProtoStruct,
+  ProtoStructOut,
+  ProtoTimestamp,
+  ProtoTimestampOut,
+  ProtoUpdateGiftCardInput,
+  ProtoValue,
+  ProtoValueOut,
+  LoyaltyMethod,
+  RequestOf,
+} from "./wire"
+
+export type * from "./types"
 
 /**
  * JS values <-> proto messages (as @grpc/proto-loader represents them with
@@ -6,13 +56,8 @@ import BigNumberJS from "bignumber.js"
  * rule lives here, the server validates.
  */
 
-/** Medusa's raw BigNumber shape: `{ value: "50", precision: 20 }`. */
-export type RawValue = { value: string; precision: number }
-
 const RAW_PRECISION = 20
 
-/** A proto Timestamp as proto-loader gives and takes it. */
-type Timestamp = { seconds: string | number; nanos: number }
 
 // ------------------------------------------------------------ amounts
 
@@ -39,7 +84,13 @@ export function toDecimalString(value: unknown): string {
     return numberToDecimal(value)
   }
   if (typeof value === "object") {
-    const v = value as any
+    const v = value as {
+      raw?: { value?: unknown }
+      value?: unknown
+      precision?: unknown
+      numeric?: unknown
+      toString?: () => string
+    }
     if (v.raw && typeof v.raw.value === "string") {
       // Medusa's BigNumber keeps raw.value in bignumber.js's toString() form, e.g. "1.0000000000000000000e-7".
       return plainDecimal(v.raw.value)
@@ -96,11 +147,11 @@ export function toRaw(value: string | undefined | null): RawValue {
 
 // ------------------------------------------------------------ time
 
-export function toTimestamp(value: unknown): Timestamp | undefined {
+export function toTimestamp(value: unknown): ProtoTimestamp | undefined {
   if (value === undefined || value === null || value === "") {
     return undefined
   }
-  const date = value instanceof Date ? value : new Date(value as any)
+  const date = value instanceof Date ? value : new Date(value as string | number)
   const ms = date.getTime()
   if (Number.isNaN(ms)) {
     // A proto Timestamp cannot carry an invalid date, so the server never sees it:
@@ -111,7 +162,7 @@ export function toTimestamp(value: unknown): Timestamp | undefined {
   return { seconds: String(seconds), nanos: (ms - seconds * 1000) * 1_000_000 }
 }
 
-export function fromTimestamp(ts: Timestamp | null | undefined): Date | null {
+export function fromTimestamp(ts: ProtoTimestampOut | null | undefined): Date | null {
   if (!ts) {
     return null
   }
@@ -124,14 +175,14 @@ export function fromTimestamp(ts: Timestamp | null | undefined): Date | null {
 // protobufjs bundles the well-known types with camelCase field names
 // (numberValue, structValue, ...), whatever keepCase says.
 
-export function toStruct(obj: unknown): any | undefined {
+export function toStruct(obj: unknown): ProtoStruct | undefined {
   if (obj === undefined || obj === null) {
     return undefined
   }
   if (typeof obj !== "object" || Array.isArray(obj)) {
     throw new TypeError("metadata must be an object")
   }
-  const fields: Record<string, any> = {}
+  const fields: Record<string, ProtoValue> = {}
   for (const [k, v] of Object.entries(obj as Record<string, unknown>)) {
     if (v === undefined) {
       continue
@@ -141,7 +192,7 @@ export function toStruct(obj: unknown): any | undefined {
   return { fields }
 }
 
-function toValue(v: unknown): any {
+function toValue(v: unknown): ProtoValue {
   if (v === null || v === undefined) {
     return { nullValue: "NULL_VALUE" }
   }
@@ -166,7 +217,7 @@ function toValue(v: unknown): any {
   return { stringValue: String(v) }
 }
 
-export function fromStruct(struct: any): Record<string, unknown> | null {
+export function fromStruct(struct: ProtoStructOut | null | undefined): Record<string, unknown> | null {
   if (!struct) {
     return null
   }
@@ -177,11 +228,11 @@ export function fromStruct(struct: any): Record<string, unknown> | null {
   return out
 }
 
-function fromValue(v: any): unknown {
+function fromValue(v: ProtoValueOut | null | undefined): unknown {
   if (!v) {
     return null
   }
-  const kind: string | undefined = v.kind
+  const kind = v.kind
   switch (kind) {
     case "nullValue":
       return null
@@ -202,20 +253,24 @@ function fromValue(v: any): unknown {
 
 // ------------------------------------------------------------ enums
 
-const STATUS_TO_PROTO: Record<string, string> = {
+const STATUS_TO_PROTO: Record<string, ProtoGiftCardStatus> = {
   pending: "GIFT_CARD_STATUS_PENDING",
   redeemed: "GIFT_CARD_STATUS_REDEEMED",
 }
 
-export function toProtoStatus(status: unknown): string | undefined {
+/**
+ * "pending" / "redeemed" (any case) -> the proto enum name. Anything else goes
+ * as given, for the serializer to refuse (invalid_data).
+ */
+export function toProtoStatus(status: unknown): ProtoGiftCardStatus | undefined {
   if (status === undefined || status === null) {
     return undefined
   }
   const s = String(status)
-  return STATUS_TO_PROTO[s.toLowerCase()] ?? s
+  return STATUS_TO_PROTO[s.toLowerCase()] ?? (s as ProtoGiftCardStatus)
 }
 
-export function fromProtoStatus(status: string | undefined | null): "pending" | "redeemed" | null {
+export function fromProtoStatus(status: ProtoGiftCardStatusOut | string | undefined | null): GiftCardStatus | null {
   switch (status) {
     case "GIFT_CARD_STATUS_PENDING":
       return "pending"
@@ -226,7 +281,9 @@ export function fromProtoStatus(status: string | undefined | null): "pending" | 
   }
 }
 
-export function fromProtoTransactionType(type: string | undefined): "debit" | "credit" | null {
+export function fromProtoTransactionType(
+  type: ProtoGiftCardTransactionTypeOut | string | undefined
+): "debit" | "credit" | null {
   switch (type) {
     case "GIFT_CARD_TRANSACTION_TYPE_DEBIT":
       return "debit"
@@ -239,28 +296,8 @@ export function fromProtoTransactionType(type: string | undefined): "debit" | "c
 
 // ------------------------------------------------------------ gift cards
 
-export type GiftCardDTO = {
-  id: string
-  code: string
-  status: "pending" | "redeemed" | null
-  value: number
-  raw_value: RawValue
-  balance: number
-  raw_balance: RawValue
-  currency_code: string
-  customer_id: string | null
-  reference_id: string | null
-  reference: string | null
-  line_item_id: string | null
-  note: string | null
-  expires_at: Date | null
-  metadata: Record<string, unknown> | null
-  created_at: Date | null
-  updated_at: Date | null
-  deleted_at: Date | null
-}
 
-export function giftCardFromProto(gc: any): GiftCardDTO {
+export function giftCardFromProto(gc: ProtoGiftCardOut): GiftCardDTO {
   return {
     id: gc.id,
     code: gc.code,
@@ -292,7 +329,7 @@ function optionalString(value: unknown): string | undefined {
 }
 
 /** A Medusa create payload -> loyalty.v1.CreateGiftCardInput. */
-export function createGiftCardToProto(data: Record<string, any>): any {
+export function createGiftCardToProto(data: CreateGiftCardInput): ProtoCreateGiftCardInput {
   return {
     code: optionalString(data.code),
     value: toDecimalString(data.value),
@@ -309,7 +346,9 @@ export function createGiftCardToProto(data: Record<string, any>): any {
 }
 
 /** Fields of UpdateGiftCardInput other than id and update_mask. */
-const UPDATE_CONVERTERS: Record<string, (v: any) => any> = {
+const UPDATE_CONVERTERS: {
+  [K in keyof ProtoUpdateGiftCardInput]?: (value: unknown) => ProtoUpdateGiftCardInput[K]
+} = {
   value: toDecimalString,
   status: toProtoStatus,
   note: optionalString,
@@ -328,9 +367,9 @@ const UPDATE_CONVERTERS: Record<string, (v: any) => any> = {
  * which the server reads as "clear it". Unknown keys go into the mask too, so
  * the server, not the adapter, says they cannot be updated.
  */
-export function updateGiftCardToProto(data: Record<string, any>): any {
+export function updateGiftCardToProto(data: UpdateGiftCardInput): ProtoUpdateGiftCardInput {
   const { id, ...rest } = data
-  const out: Record<string, any> = { id: id ?? "" }
+  const out: Record<string, unknown> = { id: id ?? "" }
   const paths: string[] = []
   for (const [key, value] of Object.entries(rest)) {
     if (value === undefined) {
@@ -340,32 +379,20 @@ export function updateGiftCardToProto(data: Record<string, any>): any {
     if (value === null) {
       continue
     }
-    const convert = UPDATE_CONVERTERS[key]
+    const convert = UPDATE_CONVERTERS[key as keyof ProtoUpdateGiftCardInput]
     if (convert) {
       out[key] = convert(value)
     }
   }
   out.update_mask = { paths }
-  return out
+  // Built key by key from UPDATE_CONVERTERS, whose values are typed by the message's fields.
+  return out as ProtoUpdateGiftCardInput
 }
 
 // ------------------------------------------------------------ transactions
 
-export type GiftCardTransactionDTO = {
-  id: string
-  gift_card_id: string
-  type: "debit" | "credit" | null
-  amount: number
-  raw_amount: RawValue
-  currency_code: string
-  balance_after: number
-  raw_balance_after: RawValue
-  reference: string
-  reference_id: string
-  created_at: Date | null
-}
 
-export function transactionFromProto(tx: any): GiftCardTransactionDTO {
+export function transactionFromProto(tx: ProtoGiftCardTransactionOut): GiftCardTransactionDTO {
   return {
     id: tx.id,
     gift_card_id: tx.gift_card_id,
@@ -383,18 +410,8 @@ export function transactionFromProto(tx: any): GiftCardTransactionDTO {
 
 // ------------------------------------------------------------ points
 
-export type PointAdjustmentDTO = {
-  id: string
-  customer_id: string
-  delta: number
-  raw_delta: RawValue
-  reason: string
-  balance_after: number
-  raw_balance_after: RawValue
-  created_at: Date | null
-}
 
-export function adjustmentFromProto(a: any): PointAdjustmentDTO {
+export function adjustmentFromProto(a: ProtoPointAdjustmentOut): PointAdjustmentDTO {
   return {
     id: a.id,
     customer_id: a.customer_id,
@@ -409,50 +426,20 @@ export function adjustmentFromProto(a: any): PointAdjustmentDTO {
 
 // ------------------------------------------------------------ points holds and order points
 
-export type PointsHoldStatus = "active" | "captured" | "released" | "expired"
 
-/** Points reserved for a purpose (a cart) until captured, released or expired. */
-export type PointsHoldDTO = {
-  id: string
-  customer_id: string
-  points: number
-  raw_points: RawValue
-  status: PointsHoldStatus | null
-  reference: string | null
-  reference_id: string | null
-  expires_at: Date | null
-  /** Once captured: the points spent and the ledger debit; else 0 and null. */
-  captured_points: number
-  raw_captured_points: RawValue
-  adjustment_id: string | null
-  created_at: Date | null
-  updated_at: Date | null
-}
 
-/** What one order earned for its customer and what was taken back of it. */
-export type OrderPointsDTO = {
-  customer_id: string
-  order_id: string
-  earned: number
-  raw_earned: RawValue
-  reversed: number
-  raw_reversed: RawValue
-  created_at: Date | null
-  updated_at: Date | null
-}
-
-const HOLD_STATUS: Record<string, PointsHoldStatus> = {
+const HOLD_STATUS: Partial<Record<ProtoPointsHoldStatusOut, PointsHoldStatus>> = {
   POINTS_HOLD_STATUS_ACTIVE: "active",
   POINTS_HOLD_STATUS_CAPTURED: "captured",
   POINTS_HOLD_STATUS_RELEASED: "released",
   POINTS_HOLD_STATUS_EXPIRED: "expired",
 }
 
-export function fromProtoHoldStatus(status: string | undefined | null): PointsHoldStatus | null {
-  return (status && HOLD_STATUS[status]) || null
+export function fromProtoHoldStatus(status: ProtoPointsHoldStatusOut | string | undefined | null): PointsHoldStatus | null {
+  return (status && HOLD_STATUS[status as ProtoPointsHoldStatusOut]) || null
 }
 
-export function holdFromProto(h: any): PointsHoldDTO {
+export function holdFromProto(h: ProtoPointsHoldOut): PointsHoldDTO {
   return {
     id: h.id,
     customer_id: h.customer_id,
@@ -470,7 +457,7 @@ export function holdFromProto(h: any): PointsHoldDTO {
   }
 }
 
-export function orderPointsFromProto(o: any): OrderPointsDTO {
+export function orderPointsFromProto(o: ProtoOrderPointsOut): OrderPointsDTO {
   return {
     customer_id: o.customer_id,
     order_id: o.order_id,
@@ -486,12 +473,7 @@ export function orderPointsFromProto(o: any): OrderPointsDTO {
 // ------------------------------------------------------------ list arguments
 
 /** The paging part of a Medusa list config. */
-export type PagingConfig = {
-  skip?: number | null
-  take?: number | null
-  order?: unknown
-  withDeleted?: boolean
-}
+export type PagingConfig = Pick<ListConfig, "skip" | "take" | "order" | "withDeleted">
 
 /** The paging fields every list request of the service shares (skip, take, order, with_deleted). */
 export type ProtoPaging = { skip?: number; take?: number; order?: string; with_deleted?: boolean }
@@ -536,8 +518,72 @@ export function toOrderString(order: unknown): string {
   return String(order)
 }
 
+/**
+ * What one list method accepts, stated once: the repeated filters of its
+ * request (checked against the generated request type), how each value goes
+ * on the wire, whether it takes `q`, and the name its errors use. Both the
+ * request builder (listRequest) and the empty-list short cut (matchesNothing)
+ * read it.
+ */
+export type ListSpec<Req> = {
+  /** Names the filter in errors: "Unsupported <what>: <key>". */
+  what: string
+  /** The repeated filter fields of the request. */
+  fields: readonly (keyof Req & string)[]
+  /** How a field's values go on the wire (default: as strings). */
+  values?: { [K in keyof Req]?: (value: string) => unknown }
+  /** Whether the request takes a free-text `q`. */
+  q: boolean
+}
+
 /** The repeated-string filters ListGiftCardsRequest takes flat. */
-export const LIST_FILTERS = ["id", "code", "status", "currency_code", "reference", "reference_id", "customer_id"] as const
+export const LIST_FILTERS = [
+  "id",
+  "code",
+  "status",
+  "currency_code",
+  "reference",
+  "reference_id",
+  "customer_id",
+] as const satisfies readonly (keyof ProtoListGiftCardsRequest)[]
+
+/** listGiftCards / listAndCountGiftCards: ListGiftCardsRequest. */
+export const GIFT_CARD_LIST: ListSpec<ProtoListGiftCardsRequest> = {
+  what: "gift card filter",
+  fields: LIST_FILTERS,
+  values: { status: toProtoStatus },
+  q: true,
+}
+
+/**
+ * Filters (a value, an array or {$in}/{$eq} each, and `q` where the spec takes
+ * it) + config -> the list request (without with_count). An unknown filter or
+ * operator is a TypeError (invalid_data through `convert`).
+ */
+export function listRequest<Req extends ProtoPaging>(
+  spec: ListSpec<Req>,
+  filters: Record<string, unknown> | undefined,
+  config: PagingConfig | undefined
+): Req {
+  const request: Record<string, unknown> = {}
+  const fields: readonly string[] = spec.fields
+  for (const [key, value] of Object.entries(filters ?? {})) {
+    if (value === undefined || key === "context") {
+      continue
+    }
+    if (fields.includes(key)) {
+      const values = filterValues(key, value, spec.what)
+      const toWire = spec.values?.[key as keyof Req]
+      request[key] = toWire ? values.map((v) => toWire(v)) : values
+    } else if (key === "q" && spec.q) {
+      request.q = String(value ?? "")
+    } else {
+      throw new TypeError(`Unsupported ${spec.what}: ${key}`)
+    }
+  }
+  // Built field by field from spec.fields, which are keys of Req.
+  return { ...request, ...pagingToProto(config ?? {}) } as Req
+}
 
 /**
  * True when one of `keys` filters on an empty list (`[]` or `{ $in: [] }`).
@@ -545,8 +591,8 @@ export const LIST_FILTERS = ["id", "code", "status", "currency_code", "reference
  * pass e.g. `{ code: [] }` for a cart without gift cards); on the wire an empty
  * repeated field means "no filter", so the list call is not made at all.
  */
-export function matchesNothing(filters: Record<string, unknown> | undefined, keys: readonly string[]): boolean {
-  for (const key of keys) {
+export function matchesNothing<Req>(filters: Record<string, unknown> | undefined, spec: ListSpec<Req>): boolean {
+  for (const key of spec.fields) {
     const value = filters?.[key]
     if (Array.isArray(value) && value.length === 0) {
       return true
@@ -581,4 +627,170 @@ export function filterValues(key: string, value: unknown, what = "gift card filt
     throw new TypeError(`Unsupported operator in ${what} "${key}": ${keys.join(", ")}`)
   }
   return [String(value)]
+}
+
+// ------------------------------------------------------------ requests
+// Every request the `loyalty` module sends is built here, from the method's
+// Medusa-side input; the service only calls and converts the response back.
+
+/** The request message of `method`, typed by the generated service definition. */
+type Req<M extends LoyaltyMethod> = RequestOf<M>
+
+/** A message that may be absent in a response: proto-loader gives null; read it as all defaults. */
+export function orEmpty<T extends object>(message: T | null | undefined): T {
+  return message ?? ({} as T)
+}
+
+/**
+ * The ids deleteGiftCards, softDeleteGiftCards and restoreGiftCards send: a
+ * string, a list, or `{ id }` objects, passed as given (the server refuses bad ones).
+ */
+export function giftCardIdsOf(ids: IdsInput): string[] {
+  const items: unknown[] = Array.isArray(ids) ? ids : [ids]
+  // Not narrowed on purpose: what is not an id goes to the server, which answers invalid_data.
+  return items.map((x) => (typeof x === "string" ? x : (x as { id?: string } | null | undefined)?.id)) as string[]
+}
+
+/** `{ id }` (RetrieveGiftCard, RetrieveStoreCreditAccount). */
+export function idRequest(id: string | null | undefined): { id: string } {
+  return { id: id ?? "" }
+}
+
+/** `{ ids }` (the delete, soft-delete and restore methods). */
+export function idsRequest(ids: string[]): { ids: string[] } {
+  return { ids }
+}
+
+export function createGiftCardsRequest(cards: CreateGiftCardInput[]): Req<"CreateGiftCards"> {
+  return { gift_cards: cards.map(createGiftCardToProto) }
+}
+
+export function updateGiftCardsRequest(cards: UpdateGiftCardInput[]): Req<"UpdateGiftCards"> {
+  return { gift_cards: cards.map(updateGiftCardToProto) }
+}
+
+/** listGiftCards: the filters and paging (with_count and paging of a full read are the service's). */
+export function listGiftCardsRequest(
+  filters: Record<string, unknown> | undefined,
+  config: ListConfig | undefined
+): ProtoListGiftCardsRequest {
+  return listRequest(GIFT_CARD_LIST, filters, config)
+}
+
+/** A list request with one page's skip / take and with_count (the service reads page after page). */
+export function pageRequest<Req extends object>(
+  request: Req,
+  page: { skip?: number; take?: number; with_count: boolean }
+): Req & { with_count: boolean } {
+  return { ...request, ...page }
+}
+
+/** DebitGiftCard / CreditGiftCard: the card by id, else by code. */
+export function giftCardMovementRequest(input: GiftCardMovementInput): ProtoCreditGiftCardRequest {
+  const request: ProtoCreditGiftCardRequest = {
+    amount: toDecimalString(input?.amount),
+    currency_code: input?.currency_code ?? "",
+    reference: input?.reference ?? "",
+    reference_id: input?.reference_id ?? "",
+    idempotency_key: input?.idempotency_key ?? "",
+  }
+  if (input?.id) {
+    request.id = input.id
+  } else if (input?.code) {
+    request.code = input.code
+  }
+  return request
+}
+
+export function listGiftCardTransactionsRequest(
+  giftCardId: string,
+  config: PageConfig = {}
+): Req<"ListGiftCardTransactions"> {
+  return {
+    gift_card_id: giftCardId ?? "",
+    page_size: config.limit ?? 0,
+    page_token: config.page_token ?? "",
+  }
+}
+
+export function adjustPointsRequest(input: AdjustPointsInput): ProtoAdjustPointsRequest {
+  return {
+    customer_id: input?.customer_id ?? "",
+    delta: toDecimalString(input?.delta),
+    reason: input?.reason ?? "",
+    include_history: !!input?.include_history,
+    idempotency_key: input?.idempotency_key ?? "",
+  }
+}
+
+export function pointsBalanceRequest(
+  customerId: string,
+  config: { include_history?: boolean } = {}
+): Req<"GetPointsBalance"> {
+  return { customer_id: customerId ?? "", include_history: !!config.include_history }
+}
+
+export function listPointAdjustmentsRequest(customerId: string, config: PageConfig = {}): Req<"ListPointAdjustments"> {
+  return {
+    customer_id: customerId ?? "",
+    page_size: config.limit ?? 0,
+    page_token: config.page_token ?? "",
+  }
+}
+
+export function holdPointsRequest(input: HoldPointsInput): ProtoHoldPointsRequest {
+  return {
+    customer_id: input?.customer_id ?? "",
+    points: toDecimalString(input?.points),
+    reference: input?.reference ?? "",
+    reference_id: input?.reference_id ?? "",
+    expires_at: toTimestamp(input?.expires_at),
+    idempotency_key: input?.idempotency_key ?? "",
+  }
+}
+
+export function capturePointsHoldRequest(input: CapturePointsHoldInput): ProtoCapturePointsHoldRequest {
+  return {
+    hold_id: input?.hold_id ?? "",
+    points: toDecimalString(input?.points),
+    reason: input?.reason ?? "",
+  }
+}
+
+/** ReleasePointsHold / GetPointsHold. */
+export function holdIdRequest(holdId: string): { hold_id: string } {
+  return { hold_id: holdId ?? "" }
+}
+
+export function listPointsHoldsRequest(customerId: string, config: ListPointsHoldsConfig = {}): Req<"ListPointsHolds"> {
+  return {
+    customer_id: customerId ?? "",
+    reference_id: config.reference_id ?? "",
+    active_only: !!config.active_only,
+    page_size: config.limit ?? 0,
+    page_token: config.page_token ?? "",
+  }
+}
+
+export function earnOrderPointsRequest(input: EarnOrderPointsInput): Req<"EarnOrderPoints"> {
+  return {
+    customer_id: input?.customer_id ?? "",
+    order_id: input?.order_id ?? "",
+    points: toDecimalString(input?.points),
+    reason: input?.reason ?? "",
+  }
+}
+
+export function reverseOrderPointsRequest(input: ReverseOrderPointsInput): Req<"ReverseOrderPoints"> {
+  return {
+    customer_id: input?.customer_id ?? "",
+    order_id: input?.order_id ?? "",
+    points: toDecimalString(input?.points),
+    reason: input?.reason ?? "",
+    idempotency_key: input?.idempotency_key ?? "",
+  }
+}
+
+export function orderPointsRequest(customerId: string, orderId: string): Req<"GetOrderPoints"> {
+  return { customer_id: customerId ?? "", order_id: orderId ?? "" }
 }

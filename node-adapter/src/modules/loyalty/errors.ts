@@ -20,8 +20,12 @@ export type StatusDetails = {
   fieldViolations: FieldViolation[]
 }
 
-/** The server's ErrorInfo.reason -> Medusa's error type (DESIGN.md table). */
-const REASON_TO_TYPE: Record<string, string> = {
+/**
+ * The server's ErrorInfo.reason -> Medusa's error type (DESIGN.md table): the
+ * one place the reasons are named. `ErrorReason` and ERROR_REASONS are derived
+ * from it.
+ */
+export const REASON_TO_TYPE = {
   INVALID_DATA: MedusaError.Types.INVALID_DATA,
   NOT_FOUND: MedusaError.Types.NOT_FOUND,
   NOT_ALLOWED: MedusaError.Types.NOT_ALLOWED,
@@ -32,6 +36,15 @@ const REASON_TO_TYPE: Record<string, string> = {
   UNAVAILABLE: MedusaError.Types.UNEXPECTED_STATE,
   // The service is saturated (RESOURCE_EXHAUSTED): a transient state, retry later.
   BUSY: MedusaError.Types.UNEXPECTED_STATE,
+} as const satisfies Record<string, string>
+
+/** An ErrorInfo.reason the server sends. */
+export type ErrorReason = keyof typeof REASON_TO_TYPE
+
+export const ERROR_REASONS = Object.keys(REASON_TO_TYPE) as ErrorReason[]
+
+export function isErrorReason(reason: string | undefined): reason is ErrorReason {
+  return reason !== undefined && Object.prototype.hasOwnProperty.call(REASON_TO_TYPE, reason)
 }
 
 /** Fallback when a status carries no ErrorInfo (a proxy, or a transport error). */
@@ -46,6 +59,15 @@ const CODE_TO_TYPE: Partial<Record<number, string>> = {
   [GrpcStatus.PERMISSION_DENIED]: MedusaError.Types.FORBIDDEN,
 }
 
+/** google.rpc.Status, ErrorInfo and BadRequest as protobufjs's toObject gives them (keepCase). */
+type RpcStatus = {
+  code: number
+  message: string
+  details?: { type_url?: string; typeUrl?: string; value?: Uint8Array }[]
+}
+type RpcErrorInfo = { reason: string; domain: string; metadata?: Record<string, string> }
+type RpcBadRequest = { field_violations?: { field: string; description: string; reason?: string }[] }
+
 /** Decodes google.rpc.Status (ErrorInfo, BadRequest) from the trailer, if any. */
 export function decodeStatusDetails(error: Partial<ServiceError>): StatusDetails | undefined {
   const raw = error.metadata?.get("grpc-status-details-bin")?.[0]
@@ -53,9 +75,9 @@ export function decodeStatusDetails(error: Partial<ServiceError>): StatusDetails
     return undefined
   }
   const { Status, ErrorInfo, BadRequest } = loadRpcTypes()
-  let status: any
+  let status: RpcStatus
   try {
-    status = Status.toObject(Status.decode(raw), { defaults: true })
+    status = Status.toObject(Status.decode(raw), { defaults: true }) as RpcStatus
   } catch {
     return undefined
   }
@@ -64,18 +86,20 @@ export function decodeStatusDetails(error: Partial<ServiceError>): StatusDetails
     message: status.message,
     fieldViolations: [],
   }
-  for (const any of status.details ?? []) {
-    const typeName = String(any.type_url ?? any.typeUrl ?? "").split("/").pop()
+  for (const detail of status.details ?? []) {
+    const typeName = String(detail.type_url ?? detail.typeUrl ?? "").split("/").pop()
     try {
       if (typeName === "google.rpc.ErrorInfo" && !details.errorInfo) {
-        const info: any = ErrorInfo.toObject(ErrorInfo.decode(any.value), { defaults: true })
+        const info = ErrorInfo.toObject(ErrorInfo.decode(detail.value ?? new Uint8Array()), { defaults: true }) as RpcErrorInfo
         details.errorInfo = {
           reason: info.reason,
           domain: info.domain,
           metadata: { ...(info.metadata ?? {}) },
         }
       } else if (typeName === "google.rpc.BadRequest") {
-        const bad: any = BadRequest.toObject(BadRequest.decode(any.value), { defaults: true })
+        const bad = BadRequest.toObject(BadRequest.decode(detail.value ?? new Uint8Array()), {
+          defaults: true,
+        }) as RpcBadRequest
         for (const v of bad.field_violations ?? []) {
           details.fieldViolations.push({ field: v.field, description: v.description, reason: v.reason || undefined })
         }
@@ -116,8 +140,8 @@ export function toMedusaError(
   error: unknown,
   ctx: { address: string; method: string; timeoutMs?: number }
 ): MedusaError {
-  if (error instanceof MedusaError || MedusaError.isMedusaError(error as any)) {
-    return error as MedusaError
+  if (error instanceof MedusaError || MedusaError.isMedusaError(error)) {
+    return error
   }
   const err = (error ?? {}) as Partial<ServiceError>
   const code = typeof err.code === "number" ? err.code : GrpcStatus.UNKNOWN
@@ -125,7 +149,7 @@ export function toMedusaError(
   const info = details?.errorInfo
   const serverMessage = details?.message || err.details || err.message || "Unknown gRPC error"
 
-  if (info && REASON_TO_TYPE[info.reason]) {
+  if (info && isErrorReason(info.reason)) {
     return new LoyaltyGrpcError(REASON_TO_TYPE[info.reason], serverMessage, {
       grpcCode: code,
       reason: info.reason,
@@ -168,10 +192,10 @@ export function asMedusaError(error: unknown): unknown {
     return error
   }
   if (error && typeof error === "object") {
-    const e = error as Record<string, any>
+    const e = error as Record<string, unknown>
     const type = typeof e.type === "string" ? e.type : MedusaError.Types.UNEXPECTED_STATE
     const message = typeof e.message === "string" ? e.message : JSON.stringify(error)
-    const medusaError = new MedusaError(type, message, e.code)
+    const medusaError = new MedusaError(type, message, e.code as string | undefined)
     return medusaError
   }
   return new MedusaError(MedusaError.Types.UNEXPECTED_STATE, String(error))

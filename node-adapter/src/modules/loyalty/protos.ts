@@ -3,6 +3,7 @@ import { dirname, join } from "path"
 import * as grpc from "@grpc/grpc-js"
 import * as protoLoader from "@grpc/proto-loader"
 import * as protobuf from "protobufjs"
+import type { ProtoGrpcType } from "./wire"
 
 const CONTRACT = join("loyalty", "v1", "loyalty.proto")
 
@@ -38,18 +39,22 @@ export const LOADER_OPTIONS: protoLoader.Options = {
   oneofs: true,
 }
 
-let serviceCtor: grpc.ServiceClientConstructor | undefined
+/** The client constructor of loyalty.v1.LoyaltyService, typed by the generated ProtoGrpcType. */
+export type LoyaltyServiceConstructor = ProtoGrpcType["loyalty"]["v1"]["LoyaltyService"]
+
+let serviceCtor: LoyaltyServiceConstructor | undefined
 
 /** The generated client constructor of loyalty.v1.LoyaltyService (loaded once). */
-export function loadLoyaltyService(): grpc.ServiceClientConstructor {
+export function loadLoyaltyService(): LoyaltyServiceConstructor {
   if (!serviceCtor) {
     const dir = protosDir()
     const definition = protoLoader.loadSync(join(dir, CONTRACT), {
       ...LOADER_OPTIONS,
       includeDirs: [dir],
     })
-    const pkg = grpc.loadPackageDefinition(definition) as any
-    serviceCtor = pkg.loyalty.v1.LoyaltyService as grpc.ServiceClientConstructor
+    // The loader's result is untyped (GrpcObject); its shape is the generated ProtoGrpcType.
+    const pkg = grpc.loadPackageDefinition(definition) as unknown as ProtoGrpcType
+    serviceCtor = pkg.loyalty.v1.LoyaltyService
   }
   return serviceCtor
 }

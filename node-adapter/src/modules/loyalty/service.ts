@@ -3,178 +3,75 @@ import type { ModuleJoinerConfig } from "@medusajs/framework/types"
 import { LoyaltyGrpcClient, type LoyaltyGrpcOptions } from "./client"
 import {
   adjustmentFromProto,
-  createGiftCardToProto,
-  filterValues,
+  adjustPointsRequest,
+  capturePointsHoldRequest,
+  createGiftCardsRequest,
+  earnOrderPointsRequest,
   fromProtoStatus,
   fromTimestamp,
+  GIFT_CARD_LIST,
   giftCardFromProto,
+  giftCardIdsOf,
+  giftCardMovementRequest,
   holdFromProto,
-  LIST_FILTERS,
+  holdIdRequest,
+  holdPointsRequest,
+  idRequest,
+  idsRequest,
+  listGiftCardsRequest,
+  listGiftCardTransactionsRequest,
+  listPointAdjustmentsRequest,
+  listPointsHoldsRequest,
   matchesNothing,
   orderPointsFromProto,
-  toDecimalString,
+  orderPointsRequest,
+  orEmpty,
+  pageRequest,
+  pointsBalanceRequest,
+  reverseOrderPointsRequest,
   toNumber,
-  pagingToProto,
-  toProtoStatus,
   toRaw,
-  toTimestamp,
   transactionFromProto,
-  updateGiftCardToProto,
-  type GiftCardDTO,
-  type GiftCardTransactionDTO,
-  type OrderPointsDTO,
-  type PointAdjustmentDTO,
-  type PointsHoldDTO,
-  type RawValue,
+  updateGiftCardsRequest,
 } from "./convert"
 import { joinerConfig } from "./joiner"
 import { resolvePointsProgram, type PointsProgram, type PointsProgramOptions } from "./program"
+import type {
+  AdjustPointsInput,
+  AdjustPointsResult,
+  CapturePointsHoldInput,
+  CapturePointsHoldResult,
+  CreateGiftCardInput,
+  EarnOrderPointsInput,
+  EarnOrderPointsResult,
+  GiftCardDTO,
+  GiftCardFilters,
+  GiftCardMovementInput,
+  GiftCardMovementResult,
+  GiftCardOptions,
+  GiftCardTransactionsPage,
+  HoldPointsInput,
+  HoldPointsResult,
+  IdsInput,
+  ILoyaltyModuleService,
+  ListConfig,
+  ListPointsHoldsConfig,
+  OrderPointsDTO,
+  PageConfig,
+  PointAdjustmentsPage,
+  PointsBalance,
+  PointsHoldDTO,
+  PointsHoldsPage,
+  ReverseOrderPointsInput,
+  ReverseOrderPointsResult,
+  UpdateGiftCardInput,
+} from "./types"
+
+export type * from "./types"
 
 export type LoyaltyModuleOptions = LoyaltyGrpcOptions & {
   /** The points program: earning rules and redemption (see program.ts and the README). */
   points?: PointsProgramOptions
-}
-
-/** A number, a decimal string or a BigNumber (anything whose toString() is the decimal). */
-export type DecimalInput = number | string | { toString(): string }
-
-export type ListConfig = {
-  skip?: number | null
-  take?: number | null
-  order?: string | Record<string, string>
-  select?: string[]
-  relations?: string[]
-  withDeleted?: boolean
-  [key: string]: unknown
-}
-
-export type AdjustPointsInput = {
-  customer_id: string
-  delta: number | string | { toString(): string }
-  reason?: string | null
-  include_history?: boolean
-  idempotency_key?: string | null
-}
-
-export type AdjustPointsResult = {
-  id: string
-  customer_id: string
-  delta: number
-  raw_delta: RawValue
-  balance_after: number
-  raw_balance_after: RawValue
-  updated_at: Date | null
-  /** True when the idempotency key matched an earlier request: its result, nothing applied now. */
-  replayed: boolean
-  history?: PointAdjustmentDTO[]
-}
-
-export type PointsBalance = {
-  customer_id: string
-  balance: number
-  raw_balance: RawValue
-  /** Points reserved by active, unexpired holds. */
-  held: number
-  raw_held: RawValue
-  /** balance - held: what a hold or a negative adjustment may take. */
-  available: number
-  raw_available: RawValue
-  updated_at: Date | null
-  history?: PointAdjustmentDTO[]
-}
-
-export type HoldPointsInput = {
-  customer_id: string
-  points: DecimalInput
-  /** What the hold is for ("cart") and its id. */
-  reference?: string | null
-  reference_id?: string | null
-  /** Unset: the server's default (one hour). At most 30 days ahead. */
-  expires_at?: Date | string | null
-  idempotency_key?: string | null
-}
-
-export type HoldPointsResult = {
-  hold: PointsHoldDTO
-  /** The customer's available points after this hold. */
-  available: number
-  raw_available: RawValue
-  replayed: boolean
-}
-
-export type CapturePointsHoldInput = {
-  hold_id: string
-  /** At most the points held; unset: all of them. */
-  points?: DecimalInput | null
-  reason?: string | null
-}
-
-export type CapturePointsHoldResult = {
-  hold: PointsHoldDTO
-  /** The ledger debit. */
-  adjustment: PointAdjustmentDTO
-  /** True when the hold had been captured before: that capture, nothing applied now. */
-  replayed: boolean
-}
-
-export type ListPointsHoldsConfig = {
-  reference_id?: string | null
-  active_only?: boolean
-  limit?: number
-  page_token?: string
-}
-
-export type EarnOrderPointsInput = {
-  customer_id: string
-  order_id: string
-  points: DecimalInput
-  reason?: string | null
-}
-
-export type EarnOrderPointsResult = {
-  adjustment: PointAdjustmentDTO
-  order: OrderPointsDTO
-  /** True when the order had earned before: that result, nothing applied now. */
-  replayed: boolean
-}
-
-export type ReverseOrderPointsInput = {
-  customer_id: string
-  order_id: string
-  /** Unset: all the order has left (a cancel). */
-  points?: DecimalInput | null
-  reason?: string | null
-  /** Required: names this reversal ("cancel", a refund id). */
-  idempotency_key: string
-}
-
-export type ReverseOrderPointsResult = {
-  /** The points this call took back (0 when nothing was left or available). */
-  reversed: number
-  raw_reversed: RawValue
-  /** The ledger debit; null when nothing was taken back. */
-  adjustment: PointAdjustmentDTO | null
-  order: OrderPointsDTO
-  replayed: boolean
-}
-
-export type GiftCardMovementInput = {
-  id?: string
-  code?: string
-  amount: number | string | { toString(): string }
-  currency_code: string
-  reference?: string | null
-  reference_id?: string | null
-  idempotency_key?: string | null
-}
-
-export type GiftCardMovementResult = {
-  transaction: GiftCardTransactionDTO
-  balance: number
-  raw_balance: RawValue
-  status: "pending" | "redeemed" | null
-  /** True when the idempotency key matched an earlier request: its result, nothing applied now. */
-  replayed: boolean
 }
 
 /** Server maximum for `take` (ListGiftCardsRequest). */
@@ -189,7 +86,7 @@ export function convert<T>(fn: () => T): T {
   try {
     return fn()
   } catch (e) {
-    if (MedusaError.isMedusaError(e as any)) {
+    if (MedusaError.isMedusaError(e)) {
       throw e
     }
     throw invalid((e as Error).message)
@@ -200,16 +97,12 @@ export function asArray<T>(value: T | T[]): T[] {
   return Array.isArray(value) ? value : [value]
 }
 
-function idsOf(ids: string | string[] | { id: string } | { id: string }[]): string[] {
-  return asArray(ids as any).map((x: any) => (typeof x === "string" ? x : x?.id))
-}
-
 /**
  * The `loyalty` module service: Medusa's Loyalty Module surface
  * (ILoyaltyModuleService of @medusajs/loyalty-plugin) plus the points ledger,
  * every method one gRPC call to loyalty.v1.LoyaltyService.
  */
-export default class LoyaltyModuleService {
+export default class LoyaltyModuleService implements ILoyaltyModuleService {
   protected readonly options_: LoyaltyModuleOptions
   protected readonly grpc_: LoyaltyGrpcClient
 
@@ -245,53 +138,56 @@ export default class LoyaltyModuleService {
 
   // ------------------------------------------------------------ gift cards
 
-  createGiftCards(data: Record<string, any>[], sharedContext?: unknown): Promise<GiftCardDTO[]>
-  createGiftCards(data: Record<string, any>, sharedContext?: unknown): Promise<GiftCardDTO>
-  async createGiftCards(data: Record<string, any> | Record<string, any>[]): Promise<GiftCardDTO | GiftCardDTO[]> {
-    return this.writeGiftCards_("CreateGiftCards", createGiftCardToProto, data)
+  createGiftCards(data: CreateGiftCardInput[], sharedContext?: unknown): Promise<GiftCardDTO[]>
+  createGiftCards(data: CreateGiftCardInput, sharedContext?: unknown): Promise<GiftCardDTO>
+  async createGiftCards(data: CreateGiftCardInput | CreateGiftCardInput[]): Promise<GiftCardDTO | GiftCardDTO[]> {
+    const request = convert(() => createGiftCardsRequest(asArray(data)))
+    const res = await this.grpc_.call("CreateGiftCards", request)
+    const cards = (res.gift_cards ?? []).map(giftCardFromProto)
+    return Array.isArray(data) ? cards : cards[0]
   }
 
-  updateGiftCards(data: Record<string, any>[], sharedContext?: unknown): Promise<GiftCardDTO[]>
-  updateGiftCards(data: Record<string, any>, sharedContext?: unknown): Promise<GiftCardDTO>
-  async updateGiftCards(data: Record<string, any> | Record<string, any>[]): Promise<GiftCardDTO | GiftCardDTO[]> {
-    return this.writeGiftCards_("UpdateGiftCards", updateGiftCardToProto, data)
+  updateGiftCards(data: UpdateGiftCardInput[], sharedContext?: unknown): Promise<GiftCardDTO[]>
+  updateGiftCards(data: UpdateGiftCardInput, sharedContext?: unknown): Promise<GiftCardDTO>
+  async updateGiftCards(data: UpdateGiftCardInput | UpdateGiftCardInput[]): Promise<GiftCardDTO | GiftCardDTO[]> {
+    const request = convert(() => updateGiftCardsRequest(asArray(data)))
+    const res = await this.grpc_.call("UpdateGiftCards", request)
+    const cards = (res.gift_cards ?? []).map(giftCardFromProto)
+    return Array.isArray(data) ? cards : cards[0]
   }
 
   async retrieveGiftCard(id: string, config: ListConfig = {}): Promise<GiftCardDTO> {
-    const res = await this.grpc_.call("RetrieveGiftCard", { id: id ?? "" })
+    const res = await this.grpc_.call("RetrieveGiftCard", idRequest(id))
     return project(giftCardFromProto(res), config.select)
   }
 
-  async listGiftCards(filters: Record<string, any> = {}, config: ListConfig = {}): Promise<GiftCardDTO[]> {
+  async listGiftCards(filters: GiftCardFilters = {}, config: ListConfig = {}): Promise<GiftCardDTO[]> {
     const [cards] = await this.list_(filters, config, false)
     return cards
   }
 
-  async listAndCountGiftCards(
-    filters: Record<string, any> = {},
-    config: ListConfig = {}
-  ): Promise<[GiftCardDTO[], number]> {
+  async listAndCountGiftCards(filters: GiftCardFilters = {}, config: ListConfig = {}): Promise<[GiftCardDTO[], number]> {
     return this.list_(filters, config, true)
   }
 
-  async deleteGiftCards(ids: string | string[]): Promise<void> {
-    const list = idsOf(ids)
+  async deleteGiftCards(ids: IdsInput): Promise<void> {
+    const list = giftCardIdsOf(ids)
     if (!list.length) {
       return
     }
-    await this.grpc_.call("DeleteGiftCards", { ids: list })
+    await this.grpc_.call("DeleteGiftCards", idsRequest(list))
   }
 
-  async softDeleteGiftCards(ids: string | string[]): Promise<Record<string, string[]> | void> {
+  async softDeleteGiftCards(ids: IdsInput): Promise<Record<string, string[]> | void> {
     return this.toggleDeleted_("SoftDeleteGiftCards", ids)
   }
 
-  async restoreGiftCards(ids: string | string[]): Promise<Record<string, string[]> | void> {
+  async restoreGiftCards(ids: IdsInput): Promise<Record<string, string[]> | void> {
     return this.toggleDeleted_("RestoreGiftCards", ids)
   }
 
   /** The server's code settings, in the shape of the plugin's options. */
-  async getOptions(): Promise<{ prefix: string; sections: number }> {
+  async getOptions(): Promise<GiftCardOptions> {
     const res = await this.grpc_.call("GetOptions", {})
     return { prefix: res.prefix, sections: res.sections }
   }
@@ -304,15 +200,8 @@ export default class LoyaltyModuleService {
     return this.movement_("CreditGiftCard", input)
   }
 
-  async listGiftCardTransactions(
-    giftCardId: string,
-    config: { limit?: number; page_token?: string } = {}
-  ): Promise<{ gift_card_transactions: GiftCardTransactionDTO[]; next_page_token: string }> {
-    const res = await this.grpc_.call("ListGiftCardTransactions", {
-      gift_card_id: giftCardId ?? "",
-      page_size: config.limit ?? 0,
-      page_token: config.page_token ?? "",
-    })
+  async listGiftCardTransactions(giftCardId: string, config: PageConfig = {}): Promise<GiftCardTransactionsPage> {
+    const res = await this.grpc_.call("ListGiftCardTransactions", listGiftCardTransactionsRequest(giftCardId, config))
     return {
       gift_card_transactions: (res.gift_card_transactions ?? []).map(transactionFromProto),
       next_page_token: res.next_page_token ?? "",
@@ -322,14 +211,9 @@ export default class LoyaltyModuleService {
   // ------------------------------------------------------------ points
 
   async adjustPoints(input: AdjustPointsInput): Promise<AdjustPointsResult> {
-    const delta = toDecimalString(input?.delta)
-    const res = await this.grpc_.call("AdjustPoints", {
-      customer_id: input?.customer_id ?? "",
-      delta,
-      reason: input?.reason ?? "",
-      include_history: !!input?.include_history,
-      idempotency_key: input?.idempotency_key ?? "",
-    })
+    const request = adjustPointsRequest(input)
+    const delta = request.delta ?? ""
+    const res = await this.grpc_.call("AdjustPoints", request)
     const out: AdjustPointsResult = {
       id: res.id,
       customer_id: res.customer_id,
@@ -347,10 +231,7 @@ export default class LoyaltyModuleService {
   }
 
   async getPointsBalance(customerId: string, config: { include_history?: boolean } = {}): Promise<PointsBalance> {
-    const res = await this.grpc_.call("GetPointsBalance", {
-      customer_id: customerId ?? "",
-      include_history: !!config.include_history,
-    })
+    const res = await this.grpc_.call("GetPointsBalance", pointsBalanceRequest(customerId, config))
     const out: PointsBalance = {
       customer_id: res.customer_id,
       balance: toNumber(res.balance),
@@ -368,15 +249,8 @@ export default class LoyaltyModuleService {
     return out
   }
 
-  async listPointAdjustments(
-    customerId: string,
-    config: { limit?: number; page_token?: string } = {}
-  ): Promise<{ point_adjustments: PointAdjustmentDTO[]; next_page_token: string }> {
-    const res = await this.grpc_.call("ListPointAdjustments", {
-      customer_id: customerId ?? "",
-      page_size: config.limit ?? 0,
-      page_token: config.page_token ?? "",
-    })
+  async listPointAdjustments(customerId: string, config: PageConfig = {}): Promise<PointAdjustmentsPage> {
+    const res = await this.grpc_.call("ListPointAdjustments", listPointAdjustmentsRequest(customerId, config))
     return {
       point_adjustments: (res.point_adjustments ?? []).map(adjustmentFromProto),
       next_page_token: res.next_page_token ?? "",
@@ -392,17 +266,10 @@ export default class LoyaltyModuleService {
 
   /** Reserves points (refused, not_allowed, when fewer are available). */
   async holdPoints(input: HoldPointsInput): Promise<HoldPointsResult> {
-    const request = convert(() => ({
-      customer_id: input?.customer_id ?? "",
-      points: toDecimalString(input?.points),
-      reference: input?.reference ?? "",
-      reference_id: input?.reference_id ?? "",
-      expires_at: toTimestamp(input?.expires_at),
-      idempotency_key: input?.idempotency_key ?? "",
-    }))
+    const request = convert(() => holdPointsRequest(input))
     const res = await this.grpc_.call("HoldPoints", request)
     return {
-      hold: holdFromProto(res.hold ?? {}),
+      hold: holdFromProto(orEmpty(res.hold)),
       available: toNumber(res.available),
       raw_available: toRaw(res.available),
       replayed: !!res.replayed,
@@ -411,41 +278,28 @@ export default class LoyaltyModuleService {
 
   /** Spends held points: one ledger debit, exactly once (a second capture replays the first). */
   async capturePointsHold(input: CapturePointsHoldInput): Promise<CapturePointsHoldResult> {
-    const res = await this.grpc_.call("CapturePointsHold", {
-      hold_id: input?.hold_id ?? "",
-      points: toDecimalString(input?.points),
-      reason: input?.reason ?? "",
-    })
+    const res = await this.grpc_.call("CapturePointsHold", capturePointsHoldRequest(input))
     return {
-      hold: holdFromProto(res.hold ?? {}),
-      adjustment: adjustmentFromProto(res.adjustment ?? {}),
+      hold: holdFromProto(orEmpty(res.hold)),
+      adjustment: adjustmentFromProto(orEmpty(res.adjustment)),
       replayed: !!res.replayed,
     }
   }
 
   /** Gives held points back; a released or expired hold comes back unchanged, a captured one is not_allowed. */
   async releasePointsHold(holdId: string): Promise<PointsHoldDTO> {
-    const res = await this.grpc_.call("ReleasePointsHold", { hold_id: holdId ?? "" })
+    const res = await this.grpc_.call("ReleasePointsHold", holdIdRequest(holdId))
     return holdFromProto(res)
   }
 
   async retrievePointsHold(holdId: string): Promise<PointsHoldDTO> {
-    const res = await this.grpc_.call("GetPointsHold", { hold_id: holdId ?? "" })
+    const res = await this.grpc_.call("GetPointsHold", holdIdRequest(holdId))
     return holdFromProto(res)
   }
 
   /** A customer's holds, newest first, one page at a time. */
-  async listPointsHolds(
-    customerId: string,
-    config: ListPointsHoldsConfig = {}
-  ): Promise<{ points_holds: PointsHoldDTO[]; next_page_token: string }> {
-    const res = await this.grpc_.call("ListPointsHolds", {
-      customer_id: customerId ?? "",
-      reference_id: config.reference_id ?? "",
-      active_only: !!config.active_only,
-      page_size: config.limit ?? 0,
-      page_token: config.page_token ?? "",
-    })
+  async listPointsHolds(customerId: string, config: ListPointsHoldsConfig = {}): Promise<PointsHoldsPage> {
+    const res = await this.grpc_.call("ListPointsHolds", listPointsHoldsRequest(customerId, config))
     return {
       points_holds: (res.holds ?? []).map(holdFromProto),
       next_page_token: res.next_page_token ?? "",
@@ -456,87 +310,54 @@ export default class LoyaltyModuleService {
 
   /** Awards points for an order, once per (customer, order): a redelivered event earns nothing twice. */
   async earnOrderPoints(input: EarnOrderPointsInput): Promise<EarnOrderPointsResult> {
-    const res = await this.grpc_.call("EarnOrderPoints", {
-      customer_id: input?.customer_id ?? "",
-      order_id: input?.order_id ?? "",
-      points: toDecimalString(input?.points),
-      reason: input?.reason ?? "",
-    })
+    const res = await this.grpc_.call("EarnOrderPoints", earnOrderPointsRequest(input))
     return {
-      adjustment: adjustmentFromProto(res.adjustment ?? {}),
-      order: orderPointsFromProto(res.order ?? {}),
+      adjustment: adjustmentFromProto(orEmpty(res.adjustment)),
+      order: orderPointsFromProto(orEmpty(res.order)),
       replayed: !!res.replayed,
     }
   }
 
   /** Takes back points an order earned (all it has left, or `points`), once per idempotency key. */
   async reverseOrderPoints(input: ReverseOrderPointsInput): Promise<ReverseOrderPointsResult> {
-    const res = await this.grpc_.call("ReverseOrderPoints", {
-      customer_id: input?.customer_id ?? "",
-      order_id: input?.order_id ?? "",
-      points: toDecimalString(input?.points),
-      reason: input?.reason ?? "",
-      idempotency_key: input?.idempotency_key ?? "",
-    })
+    const res = await this.grpc_.call("ReverseOrderPoints", reverseOrderPointsRequest(input))
     return {
       reversed: toNumber(res.reversed),
       raw_reversed: toRaw(res.reversed),
       adjustment: res.adjustment ? adjustmentFromProto(res.adjustment) : null,
-      order: orderPointsFromProto(res.order ?? {}),
+      order: orderPointsFromProto(orEmpty(res.order)),
       replayed: !!res.replayed,
     }
   }
 
   /** What an order earned and what was reversed of it (not_found when it never earned). */
   async retrieveOrderPoints(customerId: string, orderId: string): Promise<OrderPointsDTO> {
-    const res = await this.grpc_.call("GetOrderPoints", { customer_id: customerId ?? "", order_id: orderId ?? "" })
+    const res = await this.grpc_.call("GetOrderPoints", orderPointsRequest(customerId, orderId))
     return orderPointsFromProto(res)
   }
 
   // ------------------------------------------------------------ internals
 
-  /** CreateGiftCards / UpdateGiftCards: one card in, one out; a list in, a list out. */
-  private async writeGiftCards_(
-    method: "CreateGiftCards" | "UpdateGiftCards",
-    toProto: (card: Record<string, any>) => Record<string, any>,
-    data: Record<string, any> | Record<string, any>[]
-  ): Promise<GiftCardDTO | GiftCardDTO[]> {
-    const input = asArray(data)
-    const request = convert(() => ({ gift_cards: input.map(toProto) }))
-    const res = await this.grpc_.call(method, request)
-    const cards = (res.gift_cards ?? []).map(giftCardFromProto)
-    return Array.isArray(data) ? cards : cards[0]
-  }
-
   /** SoftDeleteGiftCards / RestoreGiftCards: nothing to do (and no call) for no ids. */
   private async toggleDeleted_(
     method: "SoftDeleteGiftCards" | "RestoreGiftCards",
-    ids: string | string[]
+    ids: IdsInput
   ): Promise<Record<string, string[]> | void> {
-    const list = idsOf(ids)
+    const list = giftCardIdsOf(ids)
     if (!list.length) {
       return
     }
-    const res = await this.grpc_.call(method, { ids: list })
+    const res = await this.grpc_.call(method, idsRequest(list))
     return { gift_card_id: res.ids ?? [] }
   }
 
-  private async movement_(method: string, input: GiftCardMovementInput): Promise<GiftCardMovementResult> {
-    const request: Record<string, any> = {
-      amount: toDecimalString(input?.amount),
-      currency_code: input?.currency_code ?? "",
-      reference: input?.reference ?? "",
-      reference_id: input?.reference_id ?? "",
-      idempotency_key: input?.idempotency_key ?? "",
-    }
-    if (input?.id) {
-      request.id = input.id
-    } else if (input?.code) {
-      request.code = input.code
-    }
-    const res = await this.grpc_.call(method, request)
+  private async movement_(
+    method: "DebitGiftCard" | "CreditGiftCard",
+    input: GiftCardMovementInput
+  ): Promise<GiftCardMovementResult> {
+    const res = await this.grpc_.call(method, giftCardMovementRequest(input))
     return {
-      transaction: transactionFromProto(res.transaction ?? {}),
+      transaction: transactionFromProto(orEmpty(res.transaction)),
       balance: toNumber(res.balance),
       raw_balance: toRaw(res.balance),
       status: fromProtoStatus(res.status),
@@ -544,32 +365,14 @@ export default class LoyaltyModuleService {
     }
   }
 
-  private buildListRequest(filters: Record<string, any>, config: ListConfig): Record<string, any> {
-    const request: Record<string, any> = {}
-    for (const [key, value] of Object.entries(filters ?? {})) {
-      if (value === undefined || key === "context") {
-        continue
-      }
-      if ((LIST_FILTERS as readonly string[]).includes(key)) {
-        const values = filterValues(key, value)
-        request[key] = key === "status" ? values.map((v) => toProtoStatus(v)) : values
-      } else if (key === "q") {
-        request.q = String(value ?? "")
-      } else {
-        throw invalid(`Unsupported gift card filter: ${key}`)
-      }
-    }
-    return { ...request, ...pagingToProto(config) }
-  }
-
   private async list_(
-    filters: Record<string, any>,
+    filters: GiftCardFilters,
     config: ListConfig,
     withCount: boolean
   ): Promise<[GiftCardDTO[], number]> {
     const cfg = config ?? {}
-    const request = convert(() => this.buildListRequest(filters, cfg))
-    if (matchesNothing(filters, LIST_FILTERS)) {
+    const request = convert(() => listGiftCardsRequest(filters, cfg))
+    if (matchesNothing(filters, GIFT_CARD_LIST)) {
       return [[], 0]
     }
     if (cfg.take === null) {
@@ -578,12 +381,10 @@ export default class LoyaltyModuleService {
       let skip = Number(cfg.skip ?? 0)
       let count = 0
       for (;;) {
-        const res = await this.grpc_.call("ListGiftCards", {
-          ...request,
-          skip,
-          take: MAX_TAKE,
-          with_count: withCount && cards.length === 0,
-        })
+        const res = await this.grpc_.call(
+          "ListGiftCards",
+          pageRequest(request, { skip, take: MAX_TAKE, with_count: withCount && cards.length === 0 })
+        )
         const page = (res.gift_cards ?? []).map(giftCardFromProto)
         if (withCount && cards.length === 0) {
           count = res.count ?? 0
@@ -596,23 +397,24 @@ export default class LoyaltyModuleService {
       }
       return [cards.map((c) => project(c, cfg.select)), withCount ? count : cards.length]
     }
-    const res = await this.grpc_.call("ListGiftCards", { ...request, with_count: withCount })
-    const cards = (res.gift_cards ?? []).map((gc: any) => project(giftCardFromProto(gc), cfg.select))
+    const res = await this.grpc_.call("ListGiftCards", pageRequest(request, { with_count: withCount }))
+    const cards = (res.gift_cards ?? []).map((gc) => project(giftCardFromProto(gc), cfg.select))
     return [cards, withCount ? res.count ?? 0 : cards.length]
   }
 }
 
 /** Keeps only the selected top-level fields (plus id), as Medusa's `select` does. */
-export function project<T extends Record<string, any>>(card: T, select?: string[]): T {
+export function project<T extends object>(card: T, select?: string[]): T {
   if (!select || !select.length || select.includes("*")) {
     return card
   }
   const keep = new Set(["id", ...select.map((s) => s.split(".")[0])])
-  const out: Record<string, any> = {}
-  for (const key of Object.keys(card)) {
+  const out: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(card)) {
     if (keep.has(key) || (key.startsWith("raw_") && keep.has(key.slice(4)))) {
-      out[key] = card[key]
+      out[key] = value
     }
   }
+  // Medusa's select: the same type with fields left out (as MedusaService returns it).
   return out as T
 }

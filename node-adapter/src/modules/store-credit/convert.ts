@@ -1,14 +1,30 @@
 import {
-  filterValues,
   fromStruct,
   fromTimestamp,
+  listRequest,
   toDecimalString,
   toNumber,
-  pagingToProto,
   toRaw,
   toStruct,
+  type DecimalInput,
+  type ListConfig,
+  type ListSpec,
   type RawValue,
 } from "../loyalty/convert"
+import type {
+  LoyaltyMethod,
+  ProtoAccountEntryInput,
+  ProtoAccountTransactionOut,
+  ProtoAccountTransactionTypeOut,
+  ProtoCreateStoreCreditAccountInput,
+  ProtoListAccountTransactionsRequest,
+  ProtoListStoreCreditAccountsRequest,
+  ProtoRetrieveAccountStatsResponseOut,
+  ProtoStoreCreditAccountOut,
+  ProtoStruct,
+  ProtoUpdateStoreCreditAccountInput,
+  RequestOf,
+} from "../loyalty/wire"
 
 /**
  * Store credit: JS values <-> loyalty.v1 messages (as @grpc/proto-loader
@@ -17,116 +33,25 @@ import {
  */
 
 // ------------------------------------------------------------ wire shapes
+// Generated from the proto (see ../loyalty/wire.ts); named as before.
 
-/** google.protobuf.Timestamp as proto-loader gives it. */
-export type ProtoTimestamp = NonNullable<Parameters<typeof fromTimestamp>[0]>
-
-/** google.protobuf.Struct (protobufjs's camelCase well-known type). */
-export type ProtoStruct = { fields?: Record<string, unknown> }
-
-export type ProtoAccountTransactionType =
-  | "ACCOUNT_TRANSACTION_TYPE_UNSPECIFIED"
-  | "ACCOUNT_TRANSACTION_TYPE_CREDIT"
-  | "ACCOUNT_TRANSACTION_TYPE_DEBIT"
-
-/** loyalty.v1.StoreCreditAccount; proto3 `optional` fields are absent when unset. */
-export type ProtoStoreCreditAccount = {
-  id: string
-  customer_id?: string
-  code?: string
-  currency_code: string
-  metadata?: ProtoStruct | null
-  balance: string
-  credits: string
-  debits: string
-  created_at?: ProtoTimestamp | null
-  updated_at?: ProtoTimestamp | null
-  deleted_at?: ProtoTimestamp | null
-  gift_card_id?: string
-}
-
-/** loyalty.v1.AccountTransaction. */
-export type ProtoAccountTransaction = {
-  id: string
-  account_id: string
-  type: ProtoAccountTransactionType | string
-  amount: string
-  note?: string
-  reference: string
-  reference_id: string
-  metadata?: ProtoStruct | null
-  created_at?: ProtoTimestamp | null
-  deleted_at?: ProtoTimestamp | null
-}
-
-/** loyalty.v1.CreateStoreCreditAccountInput. */
-export type ProtoCreateAccountInput = {
-  customer_id?: string
-  code?: string
-  currency_code: string
-  metadata?: ProtoStruct
-}
-
-/** loyalty.v1.UpdateStoreCreditAccountInput (AIP-134 partial update). */
-export type ProtoUpdateAccountInput = {
-  id: string
-  customer_id?: string
-  code?: string
-  currency_code?: string
-  metadata?: ProtoStruct
-  update_mask: { paths: string[] }
-}
-
-/** loyalty.v1.AccountEntryInput: one credit or debit. */
-export type ProtoAccountEntryInput = {
-  account_id: string
-  amount: string
-  note?: string
-  reference: string
-  reference_id: string
-  metadata?: ProtoStruct
-  idempotency_key?: string
-}
-
-/** loyalty.v1.ListStoreCreditAccountsRequest. */
-export type ProtoListAccountsRequest = {
-  id?: string[]
-  customer_id?: string[]
-  currency_code?: string[]
-  code?: string[]
-  q?: string
-  skip?: number
-  take?: number
-  order?: string
-  with_deleted?: boolean
-  with_count?: boolean
-}
-
-/** loyalty.v1.ListAccountTransactionsRequest. */
-export type ProtoListTransactionsRequest = {
-  id?: string[]
-  account_id?: string[]
-  type?: ProtoAccountTransactionType[]
-  reference?: string[]
-  reference_id?: string[]
-  skip?: number
-  take?: number
-  order?: string
-  with_deleted?: boolean
-  with_count?: boolean
-}
-
-export type ProtoRetrieveAccountStatsResponse = {
-  id: string
-  balance: string
-  credits: string
-  debits: string
-}
+export type {
+  ProtoStruct,
+  ProtoAccountTransactionTypeOut as ProtoAccountTransactionType,
+  ProtoStoreCreditAccountOut as ProtoStoreCreditAccount,
+  ProtoAccountTransactionOut as ProtoAccountTransaction,
+  ProtoCreateStoreCreditAccountInput as ProtoCreateAccountInput,
+  ProtoUpdateStoreCreditAccountInput as ProtoUpdateAccountInput,
+  ProtoAccountEntryInput as ProtoAccountEntryInput,
+  ProtoListStoreCreditAccountsRequest as ProtoListAccountsRequest,
+  ProtoListAccountTransactionsRequest as ProtoListTransactionsRequest,
+  ProtoRetrieveAccountStatsResponseOut as ProtoRetrieveAccountStatsResponse,
+} from "../loyalty/wire"
 
 // ------------------------------------------------------------ Medusa shapes
 
-/** An amount as Medusa passes it: number, decimal string, BigNumber or raw `{ value, precision }`. */
-export type AmountInput = number | string | bigint | { toString(): string }
+/** An amount as Medusa passes it: a decimal string, BigNumber or raw `{ value, precision }` (never a float). */
+export type AmountInput = DecimalInput
 
 /** createStoreCreditAccounts input (ModuleCreateStoreCreditAccount). */
 export type CreateStoreCreditAccountInput = {
@@ -230,10 +155,10 @@ function optionalString(value: unknown): string | undefined {
 }
 
 function struct(value: unknown): ProtoStruct | undefined {
-  return toStruct(value) as ProtoStruct | undefined
+  return toStruct(value)
 }
 
-export function storeCreditAccountFromProto(a: ProtoStoreCreditAccount): StoreCreditAccountDTO {
+export function storeCreditAccountFromProto(a: ProtoStoreCreditAccountOut): StoreCreditAccountDTO {
   return {
     id: a.id,
     customer_id: orNull(a.customer_id),
@@ -253,7 +178,9 @@ export function storeCreditAccountFromProto(a: ProtoStoreCreditAccount): StoreCr
   }
 }
 
-export function fromProtoAccountTransactionType(type: string | undefined): AccountTransactionType | null {
+export function fromProtoAccountTransactionType(
+  type: ProtoAccountTransactionTypeOut | string | undefined
+): AccountTransactionType | null {
   switch (type) {
     case "ACCOUNT_TRANSACTION_TYPE_CREDIT":
       return "credit"
@@ -268,7 +195,7 @@ export function fromProtoAccountTransactionType(type: string | undefined): Accou
  * "credit" / "debit" (any case, or the proto name) -> the proto enum name.
  * Anything else cannot be put on the wire: a TypeError (invalid_data).
  */
-export function toProtoAccountTransactionType(type: unknown): ProtoAccountTransactionType {
+export function toProtoAccountTransactionType(type: unknown): ProtoAccountTransactionTypeOut {
   const s = String(type).toLowerCase()
   if (s === "credit" || s === "account_transaction_type_credit") {
     return "ACCOUNT_TRANSACTION_TYPE_CREDIT"
@@ -279,7 +206,7 @@ export function toProtoAccountTransactionType(type: unknown): ProtoAccountTransa
   throw new TypeError(`type must be credit or debit, got ${JSON.stringify(type)}`)
 }
 
-export function accountTransactionFromProto(t: ProtoAccountTransaction): AccountTransactionDTO {
+export function accountTransactionFromProto(t: ProtoAccountTransactionOut): AccountTransactionDTO {
   const createdAt = fromTimestamp(t.created_at)
   const deletedAt = fromTimestamp(t.deleted_at)
   return {
@@ -298,7 +225,7 @@ export function accountTransactionFromProto(t: ProtoAccountTransaction): Account
   }
 }
 
-export function accountStatsFromProto(s: ProtoRetrieveAccountStatsResponse): AccountStatsDTO {
+export function accountStatsFromProto(s: ProtoRetrieveAccountStatsResponseOut): AccountStatsDTO {
   return {
     id: s.id,
     balance: toNumber(s.balance),
@@ -311,7 +238,7 @@ export function accountStatsFromProto(s: ProtoRetrieveAccountStatsResponse): Acc
 }
 
 /** A Medusa create payload -> loyalty.v1.CreateStoreCreditAccountInput. */
-export function createStoreCreditAccountToProto(data: CreateStoreCreditAccountInput): ProtoCreateAccountInput {
+export function createStoreCreditAccountToProto(data: CreateStoreCreditAccountInput): ProtoCreateStoreCreditAccountInput {
   if (!data || typeof data !== "object") {
     throw new TypeError("a store credit account must be an object")
   }
@@ -337,18 +264,19 @@ const UPDATE_CONVERTERS: Record<string, (value: unknown) => string | ProtoStruct
  * a null value stays unset, which the server reads as "clear it". Unknown keys
  * go into the mask too, so the server, not the adapter, refuses them.
  */
-export function updateStoreCreditAccountToProto(data: UpdateStoreCreditAccountInput): ProtoUpdateAccountInput {
+export function updateStoreCreditAccountToProto(data: UpdateStoreCreditAccountInput): ProtoUpdateStoreCreditAccountInput {
   if (!data || typeof data !== "object") {
     throw new TypeError("a store credit account update must be an object")
   }
   const { id, ...rest } = data
-  const out: ProtoUpdateAccountInput = { id: optionalString(id) ?? "", update_mask: { paths: [] } }
-  const fields = out as unknown as Record<string, unknown>
+  const paths: string[] = []
+  const out: ProtoUpdateStoreCreditAccountInput = { id: optionalString(id) ?? "", update_mask: { paths } }
+  const fields = out as Record<string, unknown>
   for (const [key, value] of Object.entries(rest)) {
     if (value === undefined) {
       continue
     }
-    out.update_mask.paths.push(key)
+    paths.push(key)
     const convert = UPDATE_CONVERTERS[key]
     if (value !== null && convert) {
       fields[key] = convert(value)
@@ -383,64 +311,93 @@ export function accountEntryToProto(entry: AccountEntryInput): ProtoAccountEntry
 // ------------------------------------------------------------ list arguments
 
 /** Medusa's list config, as Query and the plugin's workflows pass it. */
-export type StoreCreditListConfig = {
-  skip?: number | null
-  take?: number | null
-  order?: string | Record<string, string>
-  select?: string[]
-  relations?: string[]
-  withDeleted?: boolean
-  [key: string]: unknown
-}
+export type StoreCreditListConfig = ListConfig
 
 /** The repeated-string filters ListStoreCreditAccountsRequest takes. */
-export const ACCOUNT_LIST_FILTERS = ["id", "customer_id", "currency_code", "code"] as const
+export const ACCOUNT_LIST_FILTERS = [
+  "id",
+  "customer_id",
+  "currency_code",
+  "code",
+] as const satisfies readonly (keyof ProtoListStoreCreditAccountsRequest)[]
 
 /** The repeated filters ListAccountTransactionsRequest takes. */
-export const TRANSACTION_LIST_FILTERS = ["id", "account_id", "type", "reference", "reference_id"] as const
+export const TRANSACTION_LIST_FILTERS = [
+  "id",
+  "account_id",
+  "type",
+  "reference",
+  "reference_id",
+] as const satisfies readonly (keyof ProtoListAccountTransactionsRequest)[]
+
+/** listStoreCreditAccounts / listAndCountStoreCreditAccounts. */
+export const ACCOUNT_LIST: ListSpec<ProtoListStoreCreditAccountsRequest> = {
+  what: "store credit account filter",
+  fields: ACCOUNT_LIST_FILTERS,
+  q: true,
+}
+
+/** listAccountTransactions / listAndCountAccountTransactions (no `q`; `type` is credit or debit). */
+export const TRANSACTION_LIST: ListSpec<ProtoListAccountTransactionsRequest> = {
+  what: "account transaction filter",
+  fields: TRANSACTION_LIST_FILTERS,
+  values: { type: toProtoAccountTransactionType },
+  q: false,
+}
 
 /** Filters (a value, an array or {$in}/{$eq} each, and q) + config -> ListStoreCreditAccountsRequest. */
 export function listAccountsRequest(
   filters: Record<string, unknown>,
   config: StoreCreditListConfig
-): ProtoListAccountsRequest {
-  const request: ProtoListAccountsRequest = {}
-  for (const [key, value] of Object.entries(filters ?? {})) {
-    if (value === undefined || key === "context") {
-      continue
-    }
-    if ((ACCOUNT_LIST_FILTERS as readonly string[]).includes(key)) {
-      request[key as (typeof ACCOUNT_LIST_FILTERS)[number]] = filterValues(key, value, "store credit account filter")
-    } else if (key === "q") {
-      request.q = String(value ?? "")
-    } else {
-      throw new TypeError(`Unsupported store credit account filter: ${key}`)
-    }
-  }
-  return { ...request, ...pagingToProto(config ?? {}) }
+): ProtoListStoreCreditAccountsRequest {
+  return listRequest(ACCOUNT_LIST, filters, config)
 }
 
 /** Filters + config -> ListAccountTransactionsRequest. */
 export function listTransactionsRequest(
   filters: Record<string, unknown>,
   config: StoreCreditListConfig
-): ProtoListTransactionsRequest {
-  const request: ProtoListTransactionsRequest = {}
-  for (const [key, value] of Object.entries(filters ?? {})) {
-    if (value === undefined || key === "context") {
-      continue
-    }
-    if (key === "type") {
-      request.type = filterValues(key, value, "account transaction filter").map(toProtoAccountTransactionType)
-    } else if ((TRANSACTION_LIST_FILTERS as readonly string[]).includes(key)) {
-      request[key as Exclude<(typeof TRANSACTION_LIST_FILTERS)[number], "type">] = filterValues(
-        key,
-        value,
-        "account transaction filter"
-      )
-    } else {
-      throw new TypeError(`Unsupported account transaction filter: ${key}`)
-    }
-  }
-  return { ...request, ...pagingToProto(config ?? {}) }
+): ProtoListAccountTransactionsRequest {
+  return listRequest(TRANSACTION_LIST, filters, config)
 }
+
+// ------------------------------------------------------------ requests
+// Every request the `store_credit` module sends is built here.
+
+export function createAccountsRequest(accounts: CreateStoreCreditAccountInput[]): RequestOf<"CreateStoreCreditAccounts"> {
+  return { accounts: accounts.map(createStoreCreditAccountToProto) }
+}
+
+export function updateAccountsRequest(accounts: UpdateStoreCreditAccountInput[]): RequestOf<"UpdateStoreCreditAccounts"> {
+  return { accounts: accounts.map(updateStoreCreditAccountToProto) }
+}
+
+/** CreditAccounts `{ credits }` / DebitAccounts `{ debits }`. */
+export function accountEntriesRequest<M extends "CreditAccounts" | "DebitAccounts">(
+  method: M,
+  entries: AccountEntryInput[]
+): RequestOf<M> {
+  const items = entries.map(accountEntryToProto)
+  return (method === "CreditAccounts" ? { credits: items } : { debits: items }) as RequestOf<M>
+}
+
+export function accountStatsRequest(data: { account_id: string } | string): RequestOf<"RetrieveAccountStats"> {
+  const accountId = typeof data === "string" ? data : data?.account_id
+  return { account_id: accountId ?? "" }
+}
+
+/** A list request that reads the transactions of these accounts (relations: ["transactions"]). */
+export function transactionsOfAccountsRequest(
+  accountIds: string[],
+  withDeleted: boolean
+): ProtoListAccountTransactionsRequest {
+  return { account_id: accountIds, with_deleted: withDeleted }
+}
+
+/** A list request that reads these accounts, soft-deleted ones too (relations: ["account"]). */
+export function accountsByIdRequest(ids: string[]): ProtoListStoreCreditAccountsRequest {
+  return { id: ids, with_deleted: true }
+}
+
+/** The list methods of the store credit surface. */
+export type StoreCreditListMethod = Extract<LoyaltyMethod, "ListStoreCreditAccounts" | "ListAccountTransactions">

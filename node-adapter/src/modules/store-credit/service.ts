@@ -1,42 +1,42 @@
 import { MedusaError } from "@medusajs/framework/utils"
 import type { ModuleJoinerConfig } from "@medusajs/framework/types"
 import { LoyaltyGrpcClient, type LoyaltyGrpcOptions } from "../loyalty/client"
-import { matchesNothing } from "../loyalty/convert"
+import { idsRequest, idRequest, matchesNothing, pageRequest, type IdsInput } from "../loyalty/convert"
 import { asArray, convert, invalid, MAX_TAKE, project } from "../loyalty/service"
 import {
-  ACCOUNT_LIST_FILTERS,
-  accountEntryToProto,
+  ACCOUNT_LIST,
+  accountEntriesRequest,
+  accountsByIdRequest,
   accountStatsFromProto,
+  accountStatsRequest,
   accountTransactionFromProto,
-  createStoreCreditAccountToProto,
+  createAccountsRequest,
   listAccountsRequest,
   listTransactionsRequest,
   storeCreditAccountFromProto,
-  updateStoreCreditAccountToProto,
+  TRANSACTION_LIST,
+  transactionsOfAccountsRequest,
+  updateAccountsRequest,
   type AccountEntryInput,
   type AccountStatsDTO,
   type AccountTransactionDTO,
   type CreateStoreCreditAccountInput,
-  type ProtoAccountTransaction,
-  type ProtoListAccountsRequest,
-  type ProtoListTransactionsRequest,
-  type ProtoRetrieveAccountStatsResponse,
-  type ProtoStoreCreditAccount,
   type StoreCreditAccountDTO,
   type StoreCreditListConfig,
-  TRANSACTION_LIST_FILTERS,
+  type ProtoListAccountsRequest,
+  type ProtoListTransactionsRequest,
   type UpdateStoreCreditAccountInput,
 } from "./convert"
 import { storeCreditJoinerConfig } from "./joiner"
+import type { IStoreCreditModuleService } from "./types"
+
+export type { IdsInput }
+export type * from "./types"
 
 export type StoreCreditModuleOptions = LoyaltyGrpcOptions
 
-/** Ids as Medusa's delete/softDelete/restore methods take them: one, many, or `{ id }` selectors. */
-export type IdsInput = string | string[] | { id: string | string[] } | { id: string }[]
-
-type AccountsResponse = { accounts?: ProtoStoreCreditAccount[]; count?: number }
-type TransactionsResponse = { transactions?: ProtoAccountTransaction[]; count?: number; replayed?: boolean }
-type IdsResponse = { ids?: string[] }
+/** One page of a list read: skip / take when reading every page, and whether to count. */
+type PageArgs = { skip?: number; take?: number; with_count: boolean }
 
 /** The ids of an IdsInput, empty ones dropped. */
 function idsOf(input: IdsInput | null | undefined): string[] {
@@ -110,7 +110,7 @@ function withRelations(select: string[] | undefined, relations: Set<string>): st
  * the ledger); deleting a transaction voids it: its amount leaves the
  * balance, the row stays in the audit trail.
  */
-export default class StoreCreditModuleService {
+export default class StoreCreditModuleService implements IStoreCreditModuleService {
   protected readonly options_: StoreCreditModuleOptions
   protected readonly grpc_: LoyaltyGrpcClient
 
@@ -146,8 +146,8 @@ export default class StoreCreditModuleService {
     if (Array.isArray(data) && !input.length) {
       return []
     }
-    const request = convert(() => ({ accounts: input.map(createStoreCreditAccountToProto) }))
-    const res = await this.grpc_.call<AccountsResponse>("CreateStoreCreditAccounts", request)
+    const request = convert(() => createAccountsRequest(input))
+    const res = await this.grpc_.call("CreateStoreCreditAccounts", request)
     const accounts = (res.accounts ?? []).map(storeCreditAccountFromProto)
     return Array.isArray(data) ? accounts : accounts[0]
   }
@@ -161,8 +161,8 @@ export default class StoreCreditModuleService {
     if (Array.isArray(data) && !input.length) {
       return []
     }
-    const request = convert(() => ({ accounts: input.map(updateStoreCreditAccountToProto) }))
-    const res = await this.grpc_.call<AccountsResponse>("UpdateStoreCreditAccounts", request)
+    const request = convert(() => updateAccountsRequest(input))
+    const res = await this.grpc_.call("UpdateStoreCreditAccounts", request)
     const accounts = (res.accounts ?? []).map(storeCreditAccountFromProto)
     return Array.isArray(data) ? accounts : accounts[0]
   }
@@ -170,7 +170,7 @@ export default class StoreCreditModuleService {
   async retrieveStoreCreditAccount(id: string, config: StoreCreditListConfig = {}): Promise<StoreCreditAccountDTO> {
     const cfg = config ?? {}
     const relations = convert(() => relationsOf(cfg, ACCOUNT_RELATIONS, "store credit account"))
-    const res = await this.grpc_.call<ProtoStoreCreditAccount>("RetrieveStoreCreditAccount", { id: id ?? "" })
+    const res = await this.grpc_.call("RetrieveStoreCreditAccount", idRequest(id))
     const [account] = await this.withTransactions_([storeCreditAccountFromProto(res)], relations, cfg)
     return project(account, withRelations(cfg.select, relations))
   }
@@ -199,7 +199,7 @@ export default class StoreCreditModuleService {
     if (!list.length) {
       return
     }
-    await this.grpc_.call<IdsResponse>("DeleteStoreCreditAccounts", { ids: list })
+    await this.grpc_.call("DeleteStoreCreditAccounts", idsRequest(list))
   }
 
   /** Soft-deleted accounts disappear from reads and cannot be credited or debited until restored. */
@@ -219,20 +219,17 @@ export default class StoreCreditModuleService {
    * returns the original transaction).
    */
   async creditAccounts(data: AccountEntryInput | AccountEntryInput[]): Promise<AccountTransactionDTO[]> {
-    return this.move_("CreditAccounts", "credits", data)
+    return this.move_("CreditAccounts", data)
   }
 
   /** Debits one or many accounts in one transaction: every item or none; no account below zero (not_allowed). */
   async debitAccounts(data: AccountEntryInput | AccountEntryInput[]): Promise<AccountTransactionDTO[]> {
-    return this.move_("DebitAccounts", "debits", data)
+    return this.move_("DebitAccounts", data)
   }
 
   /** balance, credits and debits of one account, read from its row (one primary-key read). */
   async retrieveAccountStats(data: { account_id: string } | string): Promise<AccountStatsDTO> {
-    const accountId = typeof data === "string" ? data : data?.account_id
-    const res = await this.grpc_.call<ProtoRetrieveAccountStatsResponse>("RetrieveAccountStats", {
-      account_id: accountId ?? "",
-    })
+    const res = await this.grpc_.call("RetrieveAccountStats", accountStatsRequest(data))
     return accountStatsFromProto(res)
   }
 
@@ -324,15 +321,14 @@ export default class StoreCreditModuleService {
 
   private async move_(
     method: "CreditAccounts" | "DebitAccounts",
-    field: "credits" | "debits",
     data: AccountEntryInput | AccountEntryInput[]
   ): Promise<AccountTransactionDTO[]> {
     const items = asArray(data)
     if (!items.length) {
       return []
     }
-    const request = convert(() => ({ [field]: items.map(accountEntryToProto) }))
-    const res = await this.grpc_.call<TransactionsResponse>(method, request)
+    const request = convert(() => accountEntriesRequest(method, items))
+    const res = await this.grpc_.call(method, request)
     return (res.transactions ?? []).map(accountTransactionFromProto)
   }
 
@@ -341,7 +337,7 @@ export default class StoreCreditModuleService {
     if (!list.length) {
       return undefined
     }
-    const res = await this.grpc_.call<IdsResponse>("DeleteAccountTransactions", { ids: list })
+    const res = await this.grpc_.call("DeleteAccountTransactions", idsRequest(list))
     return res.ids ?? []
   }
 
@@ -355,7 +351,7 @@ export default class StoreCreditModuleService {
     if (!list.length) {
       return
     }
-    const res = await this.grpc_.call<IdsResponse>(method, { ids: list })
+    const res = await this.grpc_.call(method, idsRequest(list))
     return { [key]: res.ids ?? [] }
   }
 
@@ -363,35 +359,23 @@ export default class StoreCreditModuleService {
    * One list RPC with skip/take; `take: null` (Medusa's "no limit", e.g. Query
    * fetching by a list of ids) reads every page of MAX_TAKE.
    */
-  private async pages_<Res extends { count?: number }, P>(
-    method: "ListStoreCreditAccounts" | "ListAccountTransactions",
-    request: ProtoListAccountsRequest | ProtoListTransactionsRequest,
-    rows: (res: Res) => P[],
+  private async pages_<P>(
+    list: (page: PageArgs) => Promise<[P[], number]>,
     config: StoreCreditListConfig,
     withCount: boolean
   ): Promise<[P[], number]> {
     if (config.take !== null) {
-      const res = await this.grpc_.call<Res>(method, {
-        ...request,
-        with_count: withCount,
-      })
-      const page = rows(res)
-      return [page, withCount ? res.count ?? 0 : page.length]
+      const [page, count] = await list({ with_count: withCount })
+      return [page, withCount ? count : page.length]
     }
     const all: P[] = []
     let skip = Number(config.skip ?? 0)
     let count = 0
     for (;;) {
       const first = all.length === 0
-      const res = await this.grpc_.call<Res>(method, {
-        ...request,
-        skip,
-        take: MAX_TAKE,
-        with_count: withCount && first,
-      })
-      const page = rows(res)
+      const [page, pageCount] = await list({ skip, take: MAX_TAKE, with_count: withCount && first })
       if (withCount && first) {
-        count = res.count ?? 0
+        count = pageCount
       }
       all.push(...page)
       if (page.length < MAX_TAKE) {
@@ -402,6 +386,22 @@ export default class StoreCreditModuleService {
     return [all, withCount ? count : all.length]
   }
 
+  /** One page of ListStoreCreditAccounts: the accounts and the count. */
+  private accountsPage_(request: ProtoListAccountsRequest) {
+    return async (page: PageArgs): Promise<[StoreCreditAccountDTO[], number]> => {
+      const res = await this.grpc_.call("ListStoreCreditAccounts", pageRequest(request, page))
+      return [(res.accounts ?? []).map(storeCreditAccountFromProto), res.count ?? 0]
+    }
+  }
+
+  /** One page of ListAccountTransactions: the transactions and the count. */
+  private transactionsPage_(request: ProtoListTransactionsRequest) {
+    return async (page: PageArgs): Promise<[AccountTransactionDTO[], number]> => {
+      const res = await this.grpc_.call("ListAccountTransactions", pageRequest(request, page))
+      return [(res.transactions ?? []).map(accountTransactionFromProto), res.count ?? 0]
+    }
+  }
+
   private async listAccounts_(
     filters: Record<string, unknown>,
     config: StoreCreditListConfig,
@@ -410,16 +410,10 @@ export default class StoreCreditModuleService {
     const cfg = config ?? {}
     const request: ProtoListAccountsRequest = convert(() => listAccountsRequest(filters, cfg))
     const relations = convert(() => relationsOf(cfg, ACCOUNT_RELATIONS, "store credit account"))
-    if (matchesNothing(filters, ACCOUNT_LIST_FILTERS)) {
+    if (matchesNothing(filters, ACCOUNT_LIST)) {
       return [[], 0]
     }
-    const [rows, count] = await this.pages_(
-      "ListStoreCreditAccounts",
-      request,
-      (res: AccountsResponse) => (res.accounts ?? []).map(storeCreditAccountFromProto),
-      cfg,
-      withCount
-    )
+    const [rows, count] = await this.pages_(this.accountsPage_(request), cfg, withCount)
     const accounts = await this.withTransactions_(rows, relations, cfg)
     return [accounts.map((a) => project(a, withRelations(cfg.select, relations))), count]
   }
@@ -432,16 +426,10 @@ export default class StoreCreditModuleService {
     const cfg = config ?? {}
     const request: ProtoListTransactionsRequest = convert(() => listTransactionsRequest(filters, cfg))
     const relations = convert(() => relationsOf(cfg, TRANSACTION_RELATIONS, "account transaction"))
-    if (matchesNothing(filters, TRANSACTION_LIST_FILTERS)) {
+    if (matchesNothing(filters, TRANSACTION_LIST)) {
       return [[], 0]
     }
-    const [rows, count] = await this.pages_(
-      "ListAccountTransactions",
-      request,
-      (res: TransactionsResponse) => (res.transactions ?? []).map(accountTransactionFromProto),
-      cfg,
-      withCount
-    )
+    const [rows, count] = await this.pages_(this.transactionsPage_(request), cfg, withCount)
     const transactions = await this.withAccounts_(rows, relations)
     return [transactions.map((t) => project(t, withRelations(cfg.select, relations))), count]
   }
@@ -455,13 +443,11 @@ export default class StoreCreditModuleService {
     if (!relations.has("transactions") || !accounts.length) {
       return accounts
     }
-    const [transactions] = await this.pages_(
-      "ListAccountTransactions",
-      { account_id: accounts.map((a) => a.id), with_deleted: !!config.withDeleted },
-      (res: TransactionsResponse) => (res.transactions ?? []).map(accountTransactionFromProto),
-      { take: null },
-      false
+    const request = transactionsOfAccountsRequest(
+      accounts.map((a) => a.id),
+      !!config.withDeleted
     )
+    const [transactions] = await this.pages_(this.transactionsPage_(request), { take: null }, false)
     return accounts.map((a) => ({ ...a, transactions: transactions.filter((t) => t.account_id === a.id) }))
   }
 
@@ -474,13 +460,7 @@ export default class StoreCreditModuleService {
       return transactions
     }
     const ids = [...new Set(transactions.map((t) => t.account_id))]
-    const [accounts] = await this.pages_(
-      "ListStoreCreditAccounts",
-      { id: ids, with_deleted: true },
-      (res: AccountsResponse) => (res.accounts ?? []).map(storeCreditAccountFromProto),
-      { take: null },
-      false
-    )
+    const [accounts] = await this.pages_(this.accountsPage_(accountsByIdRequest(ids)), { take: null }, false)
     const byId = new Map(accounts.map((a) => [a.id, a]))
     return transactions.map((t) => {
       const account = byId.get(t.account_id)

@@ -3,7 +3,7 @@ import { ContainerRegistrationKeys, MedusaError, Modules } from "@medusajs/frame
 import { StepResponse } from "@medusajs/framework/workflows-sdk"
 import { completeCartWorkflow } from "@medusajs/medusa/core-flows"
 import { LOYALTY_MODULE } from "../../modules/loyalty/joiner"
-import type LoyaltyModuleService from "../../modules/loyalty/service"
+import type { ILoyaltyModuleService } from "../../modules/loyalty/types"
 import { CART_HOLD_REFERENCE, CART_POINTS_KEY, cartPoints, type CartLoyaltyPoints } from "../cart-points"
 
 type ValidateInput = {
@@ -35,7 +35,7 @@ completeCartWorkflow.hooks.validate(
     if (!applied) {
       return new StepResponse(undefined, null as string | null)
     }
-    const loyalty = container.resolve<LoyaltyModuleService>(LOYALTY_MODULE)
+    const loyalty = container.resolve<ILoyaltyModuleService>(LOYALTY_MODULE)
     const onCart =
       (cart.promotions ?? []).some((p) => p.id === applied.promotion_id || p.code === applied.code) ||
       (cart.items ?? []).some((i) => (i.adjustments ?? []).some((a) => a.promotion_id === applied.promotion_id || a.code === applied.code))
@@ -86,7 +86,7 @@ completeCartWorkflow.hooks.validate(
       return
     }
     try {
-      await container.resolve<LoyaltyModuleService>(LOYALTY_MODULE).releasePointsHold(holdId)
+      await container.resolve<ILoyaltyModuleService>(LOYALTY_MODULE).releasePointsHold(holdId)
     } catch (e) {
       // The hold expires on its own; a compensation that throws would leave the workflow half undone.
       container

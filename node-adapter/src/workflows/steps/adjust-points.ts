@@ -1,6 +1,6 @@
 import { createStep, StepResponse } from "@medusajs/framework/workflows-sdk"
 import { LOYALTY_MODULE } from "../../modules/loyalty/joiner"
-import type LoyaltyModuleService from "../../modules/loyalty/service"
+import type { ILoyaltyModuleService } from "../../modules/loyalty/types"
 import type { AdjustPointsInput, AdjustPointsResult } from "../../modules/loyalty/service"
 import { toDecimalString } from "../../modules/loyalty/convert"
 
@@ -49,7 +49,7 @@ export function stepIdempotencyKey(context: { transactionId?: string; idempotenc
 export const adjustPointsStep = createStep(
   adjustPointsStepId,
   async (input: AdjustPointsStepInput, context) => {
-    const loyalty = context.container.resolve<LoyaltyModuleService>(LOYALTY_MODULE)
+    const loyalty = context.container.resolve<ILoyaltyModuleService>(LOYALTY_MODULE)
     const delta = toDecimalString(input.delta)
     // Always keyed: a step retried (e.g. after a deadline whose request did land) applies once.
     const idempotency_key = input.idempotency_key || stepIdempotencyKey(context)
@@ -75,7 +75,7 @@ export const adjustPointsStep = createStep(
     if (!compensation) {
       return
     }
-    const loyalty = container.resolve<LoyaltyModuleService>(LOYALTY_MODULE)
+    const loyalty = container.resolve<ILoyaltyModuleService>(LOYALTY_MODULE)
     await loyalty.adjustPoints({
       customer_id: compensation.customer_id,
       delta: negateDecimal(compensation.delta),

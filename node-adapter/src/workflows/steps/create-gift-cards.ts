@@ -1,9 +1,9 @@
 import { createStep, StepResponse } from "@medusajs/framework/workflows-sdk"
 import { LOYALTY_MODULE } from "../../modules/loyalty/joiner"
-import type LoyaltyModuleService from "../../modules/loyalty/service"
+import type { CreateGiftCardInput, ILoyaltyModuleService } from "../../modules/loyalty/types"
 
 /** One gift card or several (as the service's createGiftCards takes them). */
-export type CreateGiftCardsStepInput = Record<string, any> | Record<string, any>[]
+export type CreateGiftCardsStepInput = CreateGiftCardInput | CreateGiftCardInput[]
 
 export const createGiftCardsStepId = "create-gift-cards"
 
@@ -14,7 +14,7 @@ export const createGiftCardsStepId = "create-gift-cards"
 export const createGiftCardsStep = createStep(
   createGiftCardsStepId,
   async (input: CreateGiftCardsStepInput, { container }) => {
-    const loyalty = container.resolve<LoyaltyModuleService>(LOYALTY_MODULE)
+    const loyalty = container.resolve<ILoyaltyModuleService>(LOYALTY_MODULE)
     // Same shape out as in: one card for one object, a list for a list.
     const giftCards = Array.isArray(input)
       ? await loyalty.createGiftCards(input)
@@ -26,7 +26,7 @@ export const createGiftCardsStep = createStep(
     if (!ids?.length) {
       return
     }
-    const loyalty = container.resolve<LoyaltyModuleService>(LOYALTY_MODULE)
+    const loyalty = container.resolve<ILoyaltyModuleService>(LOYALTY_MODULE)
     await loyalty.deleteGiftCards(ids)
   }
 )

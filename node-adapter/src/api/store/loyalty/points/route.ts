@@ -1,7 +1,7 @@
 import type { AuthenticatedMedusaRequest, MedusaResponse } from "@medusajs/framework/http"
 import { MedusaError } from "@medusajs/framework/utils"
 import { LOYALTY_MODULE } from "../../../../modules/loyalty/joiner"
-import type LoyaltyModuleService from "../../../../modules/loyalty/service"
+import type { ILoyaltyModuleService } from "../../../../modules/loyalty/types"
 import { historyEntry } from "../../../utils/points"
 
 /**
@@ -14,7 +14,7 @@ export const GET = async (req: AuthenticatedMedusaRequest, res: MedusaResponse) 
   if (!customerId) {
     throw new MedusaError(MedusaError.Types.UNAUTHORIZED, "A logged-in customer is required")
   }
-  const loyalty = req.scope.resolve<LoyaltyModuleService>(LOYALTY_MODULE)
+  const loyalty = req.scope.resolve<ILoyaltyModuleService>(LOYALTY_MODULE)
   const balance = await loyalty.getPointsBalance(customerId, { include_history: true })
   const redeem = loyalty.getPointsProgram().redeem
   res.json({

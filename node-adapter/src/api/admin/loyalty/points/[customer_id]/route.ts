@@ -1,13 +1,13 @@
 import type { AuthenticatedMedusaRequest, MedusaResponse } from "@medusajs/framework/http"
 import { LOYALTY_MODULE } from "../../../../../modules/loyalty/joiner"
-import type LoyaltyModuleService from "../../../../../modules/loyalty/service"
+import type { ILoyaltyModuleService } from "../../../../../modules/loyalty/types"
 import { assertCustomerExists, flag, historyEntry } from "../../../../utils/points"
 
 /** GET /admin/loyalty/points/:customer_id?include_history=true — balance, held, available (and the last 20 adjustments), nothing changes. */
 export const GET = async (req: AuthenticatedMedusaRequest, res: MedusaResponse) => {
   const customerId = await assertCustomerExists(req.scope, req.params.customer_id)
   const includeHistory = flag(req.query.include_history)
-  const loyalty = req.scope.resolve<LoyaltyModuleService>(LOYALTY_MODULE)
+  const loyalty = req.scope.resolve<ILoyaltyModuleService>(LOYALTY_MODULE)
   const balance = await loyalty.getPointsBalance(customerId, { include_history: includeHistory })
   const out: Record<string, unknown> = {
     customer_id: balance.customer_id,

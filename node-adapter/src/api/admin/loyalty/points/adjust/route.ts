@@ -1,6 +1,7 @@
 import type { AuthenticatedMedusaRequest, MedusaResponse } from "@medusajs/framework/http"
 import { adjustPointsWorkflow } from "../../../../../workflows/adjust-points"
 import { asMedusaError } from "../../../../../modules/loyalty/errors"
+import { toDecimalString } from "../../../../../modules/loyalty/convert"
 import { assertCustomerExists, flag, historyEntry } from "../../../../utils/points"
 
 type AdjustBody = {
@@ -18,7 +19,8 @@ export const POST = async (req: AuthenticatedMedusaRequest<AdjustBody>, res: Med
   const customerId = await assertCustomerExists(req.scope, body.customer_id)
   const includeHistory = flag(req.query.include_history)
   const idempotencyKey = req.get("idempotency-key") || undefined
-  const delta = typeof body.delta === "number" || typeof body.delta === "string" ? body.delta : ""
+  // A JSON number is written out exactly as the module would (toDecimalString), never as a float.
+  const delta = typeof body.delta === "number" || typeof body.delta === "string" ? toDecimalString(body.delta) : ""
 
   let result
   try {
