@@ -17,7 +17,9 @@ What it does, in one process tree:
      per transaction as one statement (what the server sends for a lone call);
   5. measures read scale: GetPointsBalance (with and without the last-20
      history) before and after bulk-loading 1,000,000 ledger rows;
-  6. writes bench/results/<stamp>.json and .png and prints a table.
+  6. runs AdjustPoints and GetPointsBalance on the embedded default (SQLite, a
+     fresh file) at 8 callers, with the slowest call recorded;
+  7. writes bench/results/<stamp>.json and .png and prints a table.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ from benchlib.database import (
 )
 from benchlib.pgbench import run_pgbench
 from benchlib.report import chart, markdown, print_table, ratio, summarize
-from benchlib.scenarios import FULL, QUICK, SCENARIOS
+from benchlib.scenarios import FULL, QUICK, SCENARIOS, Profile
 from benchlib.server import SERVER_BIN, Server
 from psycopg import sql
 
@@ -66,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     parser.add_argument("--scenarios", help="comma-separated subset of: " + ",".join(SCENARIOS))
     parser.add_argument("--no-readscale", action="store_true")
+    parser.add_argument("--no-sqlite", action="store_true", help="skip the SQLite row")
     parser.add_argument("--keep-db", action="store_true", help="do not drop the database")
     args = parser.parse_args(argv)
 
@@ -191,11 +194,18 @@ def main(argv: list[str] | None = None) -> int:
         clients = None
         exit_code = server.stop()
         server = None
+        sqlite: list[dict[str, Any]] = []
+        if not args.no_sqlite:
+            sqlite = run_sqlite(args.out / stamp, profile, common, args.client_processes)
+            if results and sqlite:
+                empty = next(r for r in sqlite if r["scenario"] == "empty")
+                for r in sqlite:
+                    r["vs_empty_rpc"] = ratio(r["calls_per_s"], empty["ops_per_s"])
         meta["server_exit_code"] = exit_code
         meta["loadavg_end"] = list(os.getloadavg())
         meta["wall_s"] = round(time.monotonic() - started, 1)
-        report = {"meta": meta, "results": results, "readscale": readscale}
-        report["summary"] = summarize(results, readscale)
+        report = {"meta": meta, "results": results, "readscale": readscale, "sqlite": sqlite}
+        report["summary"] = summarize(results, readscale, sqlite)
         json_path = args.out / f"{stamp}.json"
         json_path.write_text(json.dumps(report, indent=2) + "\n")
         (args.out / f"{stamp}.md").write_text(markdown(report))
@@ -218,6 +228,34 @@ def main(argv: list[str] | None = None) -> int:
                 conn.execute(
                     sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
                 )
+
+
+def run_sqlite(
+    base: Path, profile: Profile, common: dict[str, Any], client_processes: int
+) -> list[dict[str, Any]]:
+    """The embedded default's row: a fresh SQLite file, its own server, the same
+    callers' code; AdjustPoints and GetPointsBalance beside the empty RPC."""
+    path = base.with_suffix(".sqlite.db")
+    server = Server(f"sqlite:///{path}", None, base.with_suffix(".sqlite-server.log"))
+    clients = Clients(server.target, client_processes)
+    results: list[dict[str, Any]] = []
+    try:
+        for scenario in ("empty", "adjust", "balance"):
+            job = {**common, "scenario": scenario, "callers": profile.sqlite_callers}
+            result = clients.run(job, server.proc.pid)
+            results.append(result)
+            print(
+                f"  sqlite {scenario:<7} {profile.sqlite_callers:>3} callers: "
+                f"{result['ops_per_s']:>10,.0f} ops/s  p50 {result['p50_ms']} ms  "
+                f"p99 {result['p99_ms']} ms  max {result['max_ms']} ms  errors {result['errors']}",
+                flush=True,
+            )
+    finally:
+        clients.close()
+        server.kill()
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+    return results
 
 
 if __name__ == "__main__":

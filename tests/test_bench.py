@@ -100,8 +100,25 @@ def test_quick_benchmark_end_to_end(tmp_path: Path) -> None:
         "stats_at_1m_within_1_2x",
         "credit_debit_spread_ge_40pct_empty_rpc",
         "credit_debit_hot_p99_le_50ms",
+        # issue 18's bars for every hot path, and the embedded default's row
+        "adjust_history_ge_35pct_empty_rpc",
+        "adjust_history_p99_le_60ms",
+        "balance_ge_70pct_empty_rpc",
+        "debit_spread_ge_45pct_empty_rpc",
+        "debit_hot_ge_35pct_empty_rpc",
+        "credit_stats_ge_70pct_empty_rpc",
+        "list_ge_35pct_empty_rpc",
+        "list_p99_le_60ms",
+        "sqlite_adjust_max_le_250ms",
+        "sqlite_balance_max_le_250ms",
     ):
         assert isinstance(targets[name]["met"], bool), name
+    sqlite = {r["scenario"]: r for r in report["sqlite"]}
+    assert set(sqlite) == {"empty", "adjust", "balance"}
+    for r in sqlite.values():
+        assert r["calls"] > 0 and not r["errors"], r
+        assert 0 < r["p50_ms"] <= r["p99_ms"] <= r["max_ms"], r
+    assert not list(tmp_path.glob("*.sqlite.db*"))  # its file is gone
     assert "AdjustPoints" in done.stdout  # the printed table
 
     if importlib.util.find_spec("matplotlib") is not None:

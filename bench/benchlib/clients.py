@@ -149,6 +149,7 @@ class Clients:
             "calls_per_s": round(calls / seconds, 1),
             "p50_ms": ms(percentile(latencies, 50)),
             "p99_ms": ms(percentile(latencies, 99)),
+            "max_ms": ms(max(latencies)) if latencies else None,
             "errors": errors,
             "server_cpu_s": round(cpu1 - cpu0, 3),
             "server_cpu_us_per_op": round((cpu1 - cpu0) / ops * 1e6, 1) if ops else None,

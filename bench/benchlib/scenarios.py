@@ -39,10 +39,11 @@ class Profile:
     filler_rows: int
     readscale_callers: int
     pgbench_seconds: int
+    sqlite_callers: int
 
 
-FULL = Profile((1, 8, 32), 5.0, 1.0, 10_000, 10_000, 1000, 1000, 1_000_000, 8, 5)
-QUICK = Profile((4,), 0.4, 0.15, 1000, 1000, 200, 100, 20_000, 4, 1)
+FULL = Profile((1, 8, 32), 5.0, 1.0, 10_000, 10_000, 1000, 1000, 1_000_000, 8, 5, 8)
+QUICK = Profile((4,), 0.4, 0.15, 1000, 1000, 200, 100, 20_000, 4, 1, 4)
 
 
 def request(
