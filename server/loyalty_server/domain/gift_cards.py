@@ -9,11 +9,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from ..store import gift_cards as store
 from ..store import store_credit as credit_store
 from ..store.db import AnyRow, Database, Tx
+from ..store.direct import DirectPool
 from . import codes, ledger, listing, store_credit, validation
 from .errors import Duplicate, NotAllowed
 from .gift_card_records import (
@@ -366,14 +368,17 @@ class GiftCards:
                 created_at=now,
             )
 
-        if kind == DEBIT and self._db.direct is not None:
-            done = await self._debit_direct(
-                lookup,
-                transaction(card_id="", balance=ZERO, now=datetime.now(UTC)),
-                key_columns(key, fingerprint),
+        # A debit has a one-statement path (PostgreSQL) for the common case.
+        simple = (
+            partial(
+                self._debit_direct,
+                lookup=lookup,
+                draft=transaction(card_id="", balance=ZERO, now=datetime.now(UTC)),
+                keys=key_columns(key, fingerprint),
             )
-            if done is not None:
-                return done
+            if kind == DEBIT
+            else None
+        )
 
         async def work(conn: Tx) -> SpendResult:
             found = await store.get_card(conn, id=lookup[0], code=lookup[1])
@@ -394,9 +399,9 @@ class GiftCards:
 
         for _ in range(3):
             try:
-                return await self._db.run(work)
+                return await self._db.run(work, simple=simple)
             except store_credit.Relinked:
-                continue  # the next attempt sees the new funding before it locks
+                simple = None  # that path was tried; the next attempt sees the new funding
         return await self._db.run(work)
 
     async def _spend_funded(
@@ -450,13 +455,13 @@ class GiftCards:
 
     async def _debit_direct(
         self,
+        pool: DirectPool,
         lookup: tuple[str | None, str | None],
         draft: Transaction,
         keys: dict[str, str | None],
     ) -> SpendResult | None:
         """PostgreSQL's one-statement debit for the common case. None (a refusal, a
         replay, a race: nothing written) leaves the request to the locking path."""
-        assert self._db.direct is not None
         card_id, code = lookup
         params = {
             "lookup": card_id if card_id is not None else code,
@@ -468,7 +473,7 @@ class GiftCards:
             "now": draft.created_at,
             **keys,
         }
-        done = await store.debit_direct(self._db.direct, params, by_code=card_id is None)
+        done = await store.debit_direct(pool, params, by_code=card_id is None)
         if done is None:
             return None
         found_id, balance, status = done

@@ -10,11 +10,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from ..store import point_holds as holds_store
 from ..store import points as store
 from ..store.db import AnyRow, Database, Tx
+from ..store.direct import DirectPool
 from . import ledger, validation
 from .errors import InvalidData, NotAllowed
 from .idempotency import key_columns, request_hash
@@ -232,17 +234,15 @@ class Points:
 
     async def adjust(self, request: AdjustmentRequest, *, include_history: bool) -> AdjustResult:
         valid = _validate(request)
-        if self._db.direct is not None:
-            done = await self._adjust_direct(valid, include_history)
-            if done is not None:
-                return done
 
         async def work(conn: Tx) -> AdjustResult:
             [posted] = await ledger.post(conn, self.face(), [posting(valid)])
             history = await self._history(conn, valid.customer_id) if include_history else []
             return AdjustResult(posted.entry, history, posted.replayed)
 
-        return await self._db.run(work)
+        return await self._db.run(
+            work, simple=partial(self._adjust_direct, valid=valid, include_history=include_history)
+        )
 
     async def adjust_batch(
         self, requests: list[AdjustmentRequest]
@@ -258,10 +258,6 @@ class Points:
             except InvalidData as error:
                 violations.capture(error)
         violations.raise_if_any()
-        if self._db.direct is not None:
-            done = await self._adjust_batch_direct(valid)
-            if done is not None:  # no key used before: nothing is a replay
-                return [ledger.Posted(a, replayed=False) for a in done]
 
         async def work(conn: Tx) -> list[ledger.Posted[Adjustment]]:
             return await ledger.post(
@@ -271,12 +267,14 @@ class Points:
                 label=lambda index: f"adjustments[{index}]",
             )
 
-        return await self._db.run(work)
+        return await self._db.run(work, simple=partial(self._adjust_batch_direct, valid=valid))
 
-    async def _adjust_batch_direct(self, valid: list[ValidAdjustment]) -> list[Adjustment] | None:
+    async def _adjust_batch_direct(
+        self, pool: DirectPool, valid: list[ValidAdjustment]
+    ) -> list[ledger.Posted[Adjustment]] | None:
         """PostgreSQL's set-based batch for the common case (no key used before, no
-        refusal); None leaves the batch to the locking path, which decides it."""
-        assert self._db.direct is not None
+        refusal: nothing is a replay); None leaves the batch to the locking path,
+        which decides it."""
         keys = [(v.customer_id, v.idempotency_key) for v in valid if v.idempotency_key]
         if len(set(keys)) != len(keys):  # a key repeated inside the batch: replays
             return None
@@ -306,18 +304,19 @@ class Points:
             return rows
 
         rows = await store.adjust_batch_direct(
-            self._db.direct, [v.customer_id for v in valid], keys, plan, now
+            pool, [v.customer_id for v in valid], keys, plan, now
         )
         if rows is None:
             return None
-        return [adjustment_of({**r, "created_at": now}) for r in rows]
+        return [ledger.Posted(adjustment_of({**r, "created_at": now}), False) for r in rows]
 
     async def _adjust_direct(
-        self, valid: ValidAdjustment, include_history: bool
+        self, pool: DirectPool, valid: ValidAdjustment, include_history: bool
     ) -> AdjustResult | None:
-        """PostgreSQL's one-statement path for the common case; None leaves the
-        request to the locking path (replays, refusals, races), which decides it."""
-        assert self._db.direct is not None and self._coalesced is not None
+        """PostgreSQL's one-statement path for the common case (alone: group commit;
+        with the history: one transaction on `pool`); None leaves the request to
+        the locking path (replays, refusals, races), which decides it."""
+        assert self._coalesced is not None
         now = datetime.now(UTC)
         adjustment_id = new_id(ADJUSTMENT)
         item = {
@@ -331,7 +330,7 @@ class Points:
         rows: list[dict[str, Any]] = []
         if include_history:
             done = await store.adjust_with_history(
-                self._db.direct,
+                pool,
                 item,
                 floor=self._floor,
                 ceiling=MAX_BALANCE,
@@ -375,12 +374,11 @@ class Points:
     async def balance(self, customer_id: str, *, include_history: bool) -> Balance:
         customer_id = _customer_id(customer_id)
         now = datetime.now(UTC)
-        if self._db.direct is not None:
+
+        async def read(pool: DirectPool) -> Balance:
+            """PostgreSQL: balance, held and history in one statement on the lean pool."""
             found = await store.balance_direct(
-                self._db.direct,
-                customer_id,
-                history=HISTORY_LIMIT if include_history else 0,
-                now=now,
+                pool, customer_id, history=HISTORY_LIMIT if include_history else 0, now=now
             )
             if found is None:
                 return Balance(customer_id, ZERO, None, [])
@@ -396,7 +394,7 @@ class Points:
             history = await self._history(conn, customer_id) if include_history else []
             return Balance(customer_id, account.balance, account.updated_at, history, held)
 
-        return await self._db.run(work)
+        return await self._db.run(work, simple=read)
 
     async def list_adjustments(
         self, customer_id: str, *, page_size: int, page_token: str

@@ -28,11 +28,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from ..store import gift_cards as card_store
 from ..store import store_credit as store
 from ..store.db import AnyRow, Database, Tx
+from ..store.direct import DirectPool
 from . import codes, ledger, listing, validation
 from .currencies import currency_code
 from .errors import Duplicate, InvalidData, NotAllowed, NotFound
@@ -471,13 +473,21 @@ class StoreCredit:
     async def stats(self, account_id: str) -> Stats:
         """From the row, never a sum over the ledger (PostgreSQL: the lean pool)."""
         account_id = _required_id(account_id, "account_id")
-        if self._db.direct is not None:
-            found = await store.stats_direct(self._db.direct, account_id)
+
+        async def read(pool: DirectPool) -> Stats:
+            found = await store.stats_direct(pool, account_id)
             if found is None:
                 raise not_found(account_id)
             return Stats(account_id, *found)
-        account = await self.retrieve(id=account_id)
-        return Stats(account.id, account.balance, account.credits, account.debits)
+
+        async def work(conn: Tx) -> Stats:
+            row = await store.get_account(conn, id=account_id, code=None)
+            if row is None:
+                raise not_found(account_id)
+            found = account(row)
+            return Stats(found.id, found.balance, found.credits, found.debits)
+
+        return await self._db.run(work, simple=read)
 
     async def list_accounts(self, query: AccountQuery) -> tuple[list[Account], int | None]:
         v = Violations()
@@ -578,10 +588,7 @@ class StoreCredit:
                 name, "an idempotency_key appears twice for one account in this request"
             )
 
-        if len(items) == 1 and self._db.direct is not None:
-            done = await self._move_direct(items[0], kind)
-            if done is not None:
-                return done
+        simple = partial(self._move_direct, item=items[0], kind=kind) if len(items) == 1 else None
 
         # A credit that references a gift card may link its account to the card.
         candidates = {
@@ -601,14 +608,13 @@ class StoreCredit:
             posted = await ledger.post(conn, face, postings, label=lambda n: f"{name}[{n}]")
             return Movement([p.entry for p in posted], replayed=all(p.replayed for p in posted))
 
-        return await self._db.run(work)
+        return await self._db.run(work, simple=simple)
 
-    async def _move_direct(self, item: _ValidEntry, kind: str) -> Movement | None:
+    async def _move_direct(self, pool: DirectPool, item: _ValidEntry, kind: str) -> Movement | None:
         """PostgreSQL's one-statement path for one plain credit or debit; None (a
         refusal, a replay, a funding account, a race: nothing written) leaves it to
         the locking path, which decides it. A credit that could fund a gift card
         always takes the locking path, which links them."""
-        assert self._db.direct is not None
         if kind == CREDIT and item.values["reference"] == GIFT_CARD_REFERENCE:
             return None
         tx = AccountTransaction(
@@ -621,7 +627,7 @@ class StoreCredit:
             **item.values,
         )
         row = {**tx.__dict__, **key_columns(item.key, item.fingerprint)}
-        applied = await store.move_direct(self._db.direct, row)
+        applied = await store.move_direct(pool, row)
         return Movement([tx]) if applied else None
 
     async def move_funded_card(

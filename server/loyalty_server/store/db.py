@@ -197,13 +197,28 @@ class Database:
                 self.url, 1, lock_timeout_ms=GROUP_COMMIT_LOCK_TIMEOUT_MS
             )
 
-    async def run(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+    async def run(
+        self,
+        work: Callable[[AsyncConnection], Awaitable[T]],
+        *,
+        simple: Callable[[DirectPool], Awaitable[T | None]] | None = None,
+    ) -> T:
         """Run `work` in one transaction; commit if it returns, roll back if it raises.
 
         Transient conflicts (deadlock, serialization failure, a raced unique key,
         a busy SQLite file) rerun the whole transaction a bounded number of times.
         Domain exceptions pass through untouched after the rollback.
+
+        `simple` is the operation's one-statement path for the common case: where
+        this database has one (PostgreSQL's direct pool) it goes first, and its
+        answer is the result unless it is None ("not the simple case": a replay, a
+        refusal, a race; nothing written), when `work`, the locking path, decides.
+        The one place that chooses between the two.
         """
+        if simple is not None and self.direct is not None:
+            done = await simple(self.direct)
+            if done is not None:
+                return done
         if self.dialect == "sqlite":
             return await telemetry.transaction(self.dialect, self._run_sqlite(work))
         # PostgreSQL: a cancelled caller cancels its transaction too (nothing to log
