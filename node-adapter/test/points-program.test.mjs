@@ -3,29 +3,19 @@
 // rules of the plugin options (pure functions).
 import { after, before, describe, it } from "node:test"
 import assert from "node:assert/strict"
-import { startServer } from "./helpers/server.mjs"
-import { MedusaError, makeService, pkg, rejection } from "./helpers/pkg.mjs"
+import { assertMedusaError, MedusaError, pkg, rejection, startLiveServices, stopLiveServices } from "./helpers/pkg.mjs"
 
 const { resolvePointsProgram, computeEarnedPoints, pointsValue, refundShares } = pkg
 
-let server
+let live = {}
 let loyalty
 
 before(async () => {
-  server = await startServer()
-  loyalty = makeService({ address: server.address, timeoutMs: 5000 })
+  live = await startLiveServices()
+  loyalty = live.loyalty
 })
 
-after(async () => {
-  await loyalty?.__hooks.onApplicationShutdown()
-  await server?.stop()
-})
-
-function assertMedusaError(err, type, pattern) {
-  assert.ok(err instanceof MedusaError, `expected a MedusaError, got ${err?.constructor?.name}: ${err?.message}`)
-  assert.equal(err.type, type, err.message)
-  if (pattern) assert.match(err.message, pattern)
-}
+after(() => stopLiveServices(live))
 
 describe("points holds (module methods over gRPC)", () => {
   it("holdPoints reserves points: balance stays, held and available move; more than available is not_allowed", async () => {

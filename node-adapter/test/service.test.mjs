@@ -3,25 +3,31 @@ import { after, before, describe, it } from "node:test"
 import assert from "node:assert/strict"
 import { createRequire } from "node:module"
 import { join } from "node:path"
-import { ADAPTER_ROOT, startServer } from "./helpers/server.mjs"
-import { BigNumber, MedusaError, makeService, rejection } from "./helpers/pkg.mjs"
+import { ADAPTER_ROOT } from "./helpers/server.mjs"
+import {
+  assertMedusaError,
+  BigNumber,
+  MedusaError,
+  makeService,
+  rejection,
+  startLiveServices,
+  stopLiveServices,
+} from "./helpers/pkg.mjs"
 
 const { toDecimalString } = createRequire(import.meta.url)(
   join(ADAPTER_ROOT, ".medusa", "server", "src", "modules", "loyalty", "convert.js")
 )
 
+let live = {}
 let server
 let loyalty
 
 before(async () => {
-  server = await startServer()
-  loyalty = makeService({ address: server.address, timeoutMs: 5000 })
+  live = await startLiveServices()
+  ;({ server, loyalty } = live)
 })
 
-after(async () => {
-  await loyalty?.__hooks.onApplicationShutdown()
-  await server?.stop()
-})
+after(() => stopLiveServices(live))
 
 /** The gift card of the issue's workflow. */
 const issueCard = (code = "test-code") => ({
@@ -34,17 +40,6 @@ const issueCard = (code = "test-code") => ({
   line_item_id: "litem_123",
   customer_id: "customer_123",
 })
-
-function assertMedusaError(err, type, message) {
-  assert.ok(err instanceof MedusaError, `expected a MedusaError, got ${err?.constructor?.name}: ${err?.message}`)
-  assert.equal(MedusaError.isMedusaError(err), true)
-  assert.equal(err.type, type)
-  if (message instanceof RegExp) {
-    assert.match(err.message, message)
-  } else if (message !== undefined) {
-    assert.equal(err.message, message)
-  }
-}
 
 describe("points", () => {
   it("adjustPoints: the Points API scenario (+100 Welcome bonus, -50 with history)", async () => {

@@ -5,19 +5,23 @@ import { after, before, describe, it } from "node:test"
 import assert from "node:assert/strict"
 import { createRequire } from "node:module"
 import { join } from "node:path"
-import { ADAPTER_ROOT, freePort, startServer } from "./helpers/server.mjs"
+import { ADAPTER_ROOT, freePort } from "./helpers/server.mjs"
 import {
+  assertMedusaError,
   BigNumber,
   MedusaError,
   makeService,
   makeStoreCreditService,
   pkg,
   rejection,
+  startLiveServices,
+  stopLiveServices,
   storeCreditModuleExport,
 } from "./helpers/pkg.mjs"
 
 const require = createRequire(import.meta.url)
 
+let live = {}
 let server
 let sc
 let loyalty
@@ -26,26 +30,11 @@ let seq = 0
 const uid = (prefix) => `${prefix}${process.pid}x${++seq}`
 
 before(async () => {
-  server = await startServer()
-  sc = makeStoreCreditService({ address: server.address, timeoutMs: 5000 })
-  loyalty = makeService({ address: server.address, timeoutMs: 5000 })
+  live = await startLiveServices()
+  ;({ server, sc, loyalty } = live)
 })
 
-after(async () => {
-  await sc?.__hooks.onApplicationShutdown()
-  await loyalty?.__hooks.onApplicationShutdown()
-  await server?.stop()
-})
-
-function assertMedusaError(err, type, message) {
-  assert.ok(err instanceof MedusaError, `expected a MedusaError, got ${err?.constructor?.name}: ${err?.message}`)
-  assert.equal(err.type, type, `${err.type}: ${err.message}`)
-  if (message instanceof RegExp) {
-    assert.match(err.message, message)
-  } else if (message !== undefined) {
-    assert.equal(err.message, message)
-  }
-}
+after(() => stopLiveServices(live))
 
 const raw = (value) => ({ value, precision: 20 })
 

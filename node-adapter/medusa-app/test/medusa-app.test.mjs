@@ -4,34 +4,24 @@
 // exec, start) and plain HTTP. Nothing is mocked.
 import { after, before, describe, it } from "node:test"
 import assert from "node:assert/strict"
-import { spawn } from "node:child_process"
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
-import { createRequire } from "node:module"
-import { tmpdir } from "node:os"
-import { dirname, join, resolve } from "node:path"
-import { fileURLToPath } from "node:url"
-import * as grpc from "@grpc/grpc-js"
-import * as protoLoader from "@grpc/proto-loader"
-import { createHash, randomBytes } from "node:crypto"
-import { freePort, serveHelp, startServer } from "../../test/helpers/server.mjs"
-
-const APP = resolve(dirname(fileURLToPath(import.meta.url)), "..")
-const REPO_PROTOS = resolve(APP, "..", "..", "protos")
-const require = createRequire(join(APP, "package.json"))
-const pg = require("pg")
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { freePort } from "../../test/helpers/server.mjs"
+import { httpCall, medusaTestApp, waitForHealth } from "../../test/helpers/medusa-app.mjs"
 
 // A database of this run only (MEDUSA_TEST_DB is a prefix): two runs on one
-// PostgreSQL never share, drop or terminate each other's databases. Dropped at the end.
-const DB_NAME = `${process.env.MEDUSA_TEST_DB || "medusa_loyalty_test"}_${Date.now().toString(36)}_${randomBytes(3).toString("hex")}`
-const PG_ADMIN_URL = process.env.MEDUSA_TEST_PG_URL || "postgres://postgres@localhost:5432/postgres"
-const DATABASE_URL = PG_ADMIN_URL.replace(/\/[^/]*$/, `/${DB_NAME}`)
-// Kept outside the repo tree.
-const LOG_DIR = process.env.MEDUSA_LOG_DIR || mkdtempSync(join(tmpdir(), "medusa-loyalty-app-"))
+// PostgreSQL never share, drop or terminate each other's databases. Dropped at
+// the end. Logs are kept outside the repo tree. When the server supports API
+// keys, the app talks to it with a bearer token (the plugin's `token` option).
+const app = medusaTestApp(import.meta.url, "app", {
+  database: process.env.MEDUSA_TEST_DB || "medusa_loyalty_test",
+  logPrefix: "",
+  env: ({ LOG_DIR }) => ({ NODE_ENV: "development", LOYALTY_EVENTS_FILE: join(LOG_DIR, "events.jsonl"), LOYALTY_MODE: "plugin" }),
+})
+const { DB_NAME, LOG_DIR } = app
 const EVENTS_FILE = join(LOG_DIR, "events.jsonl")
 const TRANSCRIPT = join(LOG_DIR, "points-api-transcript.md")
 const ADMIN = { email: "admin@loyalty.test", password: "supersecret-test" }
-// When the server supports API keys, the app talks to it with a bearer token (the plugin's `token` option).
-const TOKEN = serveHelp().includes("--api-keys") ? "lk_medusa_app_test_token_0123456789abcdef" : undefined
 
 let loyaltyServer
 let deadAddress
@@ -39,132 +29,35 @@ let medusa
 let baseUrl
 const bootResults = {}
 
-function baseEnv(extra = {}) {
-  return {
-    ...process.env,
-    NODE_ENV: "development",
-    DATABASE_URL,
-    MEDUSA_DISABLE_TELEMETRY: "true",
-    LOYALTY_EVENTS_FILE: EVENTS_FILE,
-    LOYALTY_MODE: "plugin",
-    ...(TOKEN ? { LOYALTY_GRPC_TOKEN: TOKEN } : {}),
-    ...extra,
-  }
-}
+const baseEnv = app.env
 
-const MEDUSA_BIN = join(APP, "node_modules", "@medusajs", "cli", "cli.js")
-
-/** Runs one medusa CLI command to completion; its output goes to LOG_DIR/<name>.log. */
-function medusaCli(name, args, env, timeoutMs = 300000) {
-  const logFile = join(LOG_DIR, `${name}.log`)
-  return new Promise((ok, fail) => {
-    const t0 = Date.now()
-    const child = spawn(process.execPath, [MEDUSA_BIN, ...args], { cwd: APP, env, stdio: ["ignore", "pipe", "pipe"], detached: true })
-    let output = ""
-    const onData = (d) => {
-      output += d
-      appendFileSync(logFile, d)
-    }
-    child.stdout.on("data", onData)
-    child.stderr.on("data", onData)
-    const timer = setTimeout(() => {
-      try {
-        process.kill(-child.pid, "SIGKILL")
-      } catch {}
-      fail(new Error(`medusa ${args.join(" ")} timed out after ${timeoutMs} ms; log: ${logFile}`))
-    }, timeoutMs)
-    child.on("exit", (code) => {
-      clearTimeout(timer)
-      ok({ code, output, seconds: (Date.now() - t0) / 1000, logFile })
-    })
-  })
-}
+/** Runs one medusa CLI command to completion; its output goes to LOG_DIR/<name>.log. Resolves { code, output, seconds, logFile }. */
+const medusaCli = (name, args, env, timeoutMs = 300000) => app.runMedusa(name, args, { env, timeoutMs })
 
 /** The loyalty service, read directly over gRPC with the repo's proto (independent of the adapter). */
-function rawLoyaltyClient(address) {
-  const def = protoLoader.loadSync(join(REPO_PROTOS, "loyalty", "v1", "loyalty.proto"), {
-    keepCase: true,
-    longs: String,
-    enums: String,
-    defaults: true,
-    oneofs: true,
-    includeDirs: [REPO_PROTOS],
-  })
-  const Ctor = grpc.loadPackageDefinition(def).loyalty.v1.LoyaltyService
-  const client = new Ctor(address, grpc.credentials.createInsecure())
-  const md = new grpc.Metadata()
-  if (TOKEN) md.set("authorization", `Bearer ${TOKEN}`)
-  const call = (method, req) =>
-    new Promise((ok, fail) => client[method](req, md, { deadline: Date.now() + 5000 }, (e, r) => (e ? fail(e) : ok(r))))
-  return { call, close: () => client.close() }
-}
-
-async function waitForHealth(url, child, timeoutMs) {
-  const t0 = Date.now()
-  while (Date.now() - t0 < timeoutMs) {
-    if (child.exitCode !== null) throw new Error(`medusa start exited with ${child.exitCode}`)
-    try {
-      const res = await fetch(`${url}/health`)
-      if (res.ok) return (Date.now() - t0) / 1000
-    } catch {}
-    await new Promise((r) => setTimeout(r, 500))
-  }
-  throw new Error(`medusa start not healthy after ${timeoutMs} ms`)
-}
+const rawLoyaltyClient = app.rawLoyaltyClient
 
 /** One HTTP call; also appends a curl line and the real response to the transcript. */
 async function http(method, path, { token, body, headers = {}, note } = {}) {
-  const h = { ...headers }
-  if (body !== undefined) h["Content-Type"] = "application/json"
-  if (token) h.Authorization = `Bearer ${token}`
-  const res = await fetch(`${baseUrl}${path}`, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body) })
-  const text = await res.text()
-  let json
-  try {
-    json = JSON.parse(text)
-  } catch {
-    json = text
-  }
+  const res = await httpCall(baseUrl, method, path, { token, body, headers })
   if (note) {
     const parts = [`curl -s -X ${method} "$MEDUSA_URL${path}"`]
     if (token) parts.push(`-H "Authorization: Bearer $TOKEN"`)
     for (const [k, v] of Object.entries(headers)) parts.push(`-H "${k}: ${v}"`)
     if (body !== undefined) parts.push(`-H "Content-Type: application/json"`, `-d '${JSON.stringify(body)}'`)
-    appendFileSync(TRANSCRIPT, `### ${note}\n\n\`\`\`bash\n${parts.join(" \\\n  ")}\n\`\`\`\n\nHTTP ${res.status}\n\n\`\`\`json\n${JSON.stringify(json, null, 2)}\n\`\`\`\n\n`)
+    appendFileSync(TRANSCRIPT, `### ${note}\n\n\`\`\`bash\n${parts.join(" \\\n  ")}\n\`\`\`\n\nHTTP ${res.status}\n\n\`\`\`json\n${JSON.stringify(res.body, null, 2)}\n\`\`\`\n\n`)
   }
-  return { status: res.status, body: json }
-}
-
-async function pgAdmin(sql, params) {
-  const client = new pg.Client({ connectionString: PG_ADMIN_URL })
-  await client.connect()
-  try {
-    return await client.query(sql, params)
-  } finally {
-    await client.end()
-  }
-}
-
-/** Creates this run's own database (its name is unique, so nothing else uses it). */
-async function createDatabase() {
-  await pgAdmin(`CREATE DATABASE "${DB_NAME}"`)
-}
-
-/** Drops this run's database; only this run's own sessions can be on it. */
-async function dropDatabase() {
-  await pgAdmin(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [DB_NAME])
-  await pgAdmin(`DROP DATABASE IF EXISTS "${DB_NAME}"`)
+  return { status: res.status, body: res.body }
 }
 
 before(async () => {
   console.log(`# medusa logs: ${LOG_DIR}, database ${DB_NAME}`)
   writeFileSync(TRANSCRIPT, "")
   writeFileSync(EVENTS_FILE, "")
-  await createDatabase()
+  await app.createDatabase()
   // A port nothing listens on: the app must boot for db:migrate and user anyway.
   deadAddress = `127.0.0.1:${await freePort()}`
-  const sha = TOKEN && createHash("sha256").update(TOKEN).digest("hex")
-  const serverStarting = startServer({ extraArgs: TOKEN ? ["--api-keys", `medusa:${sha}=loyalty:read,loyalty:write`] : [] })
+  const serverStarting = app.startLoyaltyServer()
   bootResults.migrate = await medusaCli("db-migrate", ["db:migrate"], baseEnv({ LOYALTY_GRPC_ADDRESS: deadAddress }))
   loyaltyServer = await serverStarting
   if (bootResults.migrate.code !== 0) {
@@ -180,38 +73,14 @@ before(async () => {
   // medusa start boots alongside; the Admin route tests wait for its /health.
   const port = await freePort()
   baseUrl = `http://127.0.0.1:${port}`
-  const startLog = join(LOG_DIR, "medusa-start.log")
-  medusa = spawn(process.execPath, [MEDUSA_BIN, "start", "--port", String(port)], {
-    cwd: APP,
-    env: baseEnv({ ...live, PORT: String(port) }),
-    stdio: ["ignore", "pipe", "pipe"],
-    detached: true,
-  })
-  medusa.stdout.on("data", (d) => appendFileSync(startLog, d))
-  medusa.stderr.on("data", (d) => appendFileSync(startLog, d))
+  medusa = app.startMedusa(port, { env: live, logName: "medusa-start" })
   // Settle every promise here so a failure is reported by the test that needs it, not as an unhandled rejection.
   for (const key of ["user", "workflows", "moduleMode"]) {
     bootResults[key] = bootResults[key].catch((e) => ({ code: -1, output: String(e), logFile: e.message }))
   }
 })
 
-after(async () => {
-  if (medusa && medusa.exitCode === null) {
-    const gone = new Promise((ok) => medusa.once("exit", ok))
-    try {
-      process.kill(-medusa.pid, "SIGTERM")
-    } catch {}
-    const timer = setTimeout(() => {
-      try {
-        process.kill(-medusa.pid, "SIGKILL")
-      } catch {}
-    }, 8000)
-    await gone
-    clearTimeout(timer)
-  }
-  await loyaltyServer?.stop()
-  await dropDatabase()
-})
+after(() => app.shutdown())
 
 describe("Medusa app boots with the loyalty server down", () => {
   it("medusa db:migrate and medusa user exit 0 while nothing listens on the configured address", async () => {

@@ -9,131 +9,29 @@
 // Uses its own uniquely named PostgreSQL database and drops it at the end.
 import { after, before, describe, it } from "node:test"
 import assert from "node:assert/strict"
-import { spawn } from "node:child_process"
-import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync } from "node:fs"
-import { createHash, randomBytes } from "node:crypto"
-import { createRequire } from "node:module"
-import { tmpdir } from "node:os"
-import { dirname, join, resolve } from "node:path"
-import { fileURLToPath } from "node:url"
-import * as grpc from "@grpc/grpc-js"
-import * as protoLoader from "@grpc/proto-loader"
-import { freePort, serveHelp, startServer } from "../../test/helpers/server.mjs"
+import { appendFileSync, copyFileSync, existsSync, mkdirSync } from "node:fs"
+import { join } from "node:path"
+import { medusaTestApp, okBody } from "../../test/helpers/medusa-app.mjs"
 
-const APP = resolve(dirname(fileURLToPath(import.meta.url)), "..")
-const BUILT = join(APP, ".medusa", "server")
-const REPO_PROTOS = resolve(APP, "..", "..", "protos")
-const require = createRequire(join(APP, "package.json"))
-const pg = require("pg")
-const puppeteer = require("puppeteer-core")
+const app = medusaTestApp(import.meta.url, "admin-ui", { database: "medusa_loyalty_admin", env: { NODE_ENV: "production", PLUGIN_APP_ADMIN: "true" } })
+const { DB_NAME, LOG_DIR } = app
+const BUILT = join(app.APP, ".medusa", "server")
+const puppeteer = app.require("puppeteer-core")
+const DEVELOPMENT = { env: app.env({ NODE_ENV: "development" }) }
 
 const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium"
-const DB_NAME = `medusa_loyalty_admin_${Date.now().toString(36)}_${randomBytes(3).toString("hex")}`
-const PG_ADMIN_URL = process.env.MEDUSA_TEST_PG_URL || "postgres://postgres@localhost:5432/postgres"
-const DATABASE_URL = PG_ADMIN_URL.replace(/\/[^/]*$/, `/${DB_NAME}`)
-const LOG_DIR = process.env.MEDUSA_LOG_DIR || mkdtempSync(join(tmpdir(), "medusa-loyalty-admin-"))
 const SHOT_DIR = process.env.PLUGIN_APP_SCREENSHOT_DIR
 const ADMIN = { email: "admin@admin-ui.test", password: "supersecret-admin-ui" }
-const TOKEN = serveHelp().includes("--api-keys") ? "lk_plugin_admin_ui_token_0123456789abcdef" : undefined
-const MEDUSA_BIN = join(APP, "node_modules", "@medusajs", "cli", "cli.js")
 
-let loyaltyServer
 let raw
-let medusa
+let baseUrl
 let browser
 let page
-let baseUrl
 let booted = null
 const seed = {}
 
-function env(extra = {}) {
-  return {
-    ...process.env,
-    NODE_ENV: "production",
-    PLUGIN_APP_ADMIN: "true",
-    DATABASE_URL,
-    MEDUSA_DISABLE_TELEMETRY: "true",
-    LOYALTY_GRPC_ADDRESS: loyaltyServer?.address ?? "127.0.0.1:1",
-    ...(TOKEN ? { LOYALTY_GRPC_TOKEN: TOKEN } : {}),
-    ...extra,
-  }
-}
-
-function medusaCli(name, args, { cwd = APP, timeoutMs = 240000, extraEnv = {} } = {}) {
-  const logFile = join(LOG_DIR, `admin-ui-${name}.log`)
-  return new Promise((ok, fail) => {
-    const child = spawn(process.execPath, [MEDUSA_BIN, ...args], { cwd, env: env(extraEnv), stdio: ["ignore", "pipe", "pipe"], detached: true })
-    let output = ""
-    const onData = (d) => {
-      output += d
-      appendFileSync(logFile, d)
-    }
-    child.stdout.on("data", onData)
-    child.stderr.on("data", onData)
-    const timer = setTimeout(() => {
-      try {
-        process.kill(-child.pid, "SIGKILL")
-      } catch {}
-      fail(new Error(`medusa ${args.join(" ")} timed out; log: ${logFile}`))
-    }, timeoutMs)
-    child.on("exit", (code) => {
-      clearTimeout(timer)
-      if (code === 0) ok(output)
-      else fail(new Error(`medusa ${args.join(" ")} exited ${code}; log: ${logFile}\n${output.slice(-2000)}`))
-    })
-  })
-}
-
-function rawLoyaltyClient(address) {
-  const def = protoLoader.loadSync(join(REPO_PROTOS, "loyalty", "v1", "loyalty.proto"), {
-    keepCase: true,
-    longs: String,
-    enums: String,
-    defaults: true,
-    oneofs: true,
-    includeDirs: [REPO_PROTOS],
-  })
-  const Ctor = grpc.loadPackageDefinition(def).loyalty.v1.LoyaltyService
-  const client = new Ctor(address, grpc.credentials.createInsecure())
-  const md = new grpc.Metadata()
-  if (TOKEN) md.set("authorization", `Bearer ${TOKEN}`)
-  const call = (method, req) =>
-    new Promise((ok, fail) => client[method](req, md, { deadline: Date.now() + 5000 }, (e, r) => (e ? fail(e) : ok(r))))
-  return { call, close: () => client.close() }
-}
-
-async function pgAdmin(sql, params) {
-  const client = new pg.Client({ connectionString: PG_ADMIN_URL })
-  await client.connect()
-  try {
-    return await client.query(sql, params)
-  } finally {
-    await client.end()
-  }
-}
-
-async function http(method, path, { token, body } = {}) {
-  const headers = {}
-  if (body !== undefined) headers["Content-Type"] = "application/json"
-  if (token) headers.Authorization = `Bearer ${token}`
-  const res = await fetch(`${baseUrl}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) })
-  const text = await res.text()
-  appendFileSync(join(LOG_DIR, "admin-ui-http.log"), `${method} ${path} -> ${res.status}\n${text.slice(0, 2000)}\n\n`)
-  assert.ok(res.ok, `${method} ${path} -> ${res.status}: ${text.slice(0, 500)}`)
-  return JSON.parse(text)
-}
-
-async function waitForHealth(url, child, timeoutMs) {
-  const t0 = Date.now()
-  while (Date.now() - t0 < timeoutMs) {
-    if (child.exitCode !== null) throw new Error(`medusa start exited with ${child.exitCode}; log: ${join(LOG_DIR, "admin-ui-start.log")}`)
-    try {
-      if ((await fetch(`${url}/health`)).ok) return
-    } catch {}
-    await new Promise((r) => setTimeout(r, 500))
-  }
-  throw new Error(`medusa start not healthy after ${timeoutMs} ms`)
-}
+/** One HTTP call that must answer 2xx; resolves its JSON. */
+const http = async (method, path, opts) => okBody(await app.http(method, path, { ...opts, logChars: 2000 }), method, path)
 
 /** Saves a full-page screenshot to the log folder (and PLUGIN_APP_SCREENSHOT_DIR). */
 async function screenshot(name) {
@@ -162,39 +60,27 @@ before(async () => {
   console.log(`# admin-ui: database ${DB_NAME}, chromium ${CHROMIUM}, logs ${LOG_DIR}`)
   try {
     if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (node-adapter/scripts/test.sh does it as root)`)
-    const sha = TOKEN && createHash("sha256").update(TOKEN).digest("hex")
-    const serverStarting = startServer({ extraArgs: TOKEN ? ["--api-keys", `medusa:${sha}=loyalty:read,loyalty:write`] : [] })
-    await pgAdmin(`CREATE DATABASE "${DB_NAME}"`)
-    loyaltyServer = await serverStarting
-    raw = rawLoyaltyClient(loyaltyServer.address)
-    const t0 = Date.now()
-    // The build (server + Admin with the plugin's extensions) and the migrations, side by side.
-    await Promise.all([
-      medusaCli("build", ["build"], { timeoutMs: 240000 }),
-      medusaCli("db-migrate", ["db:migrate"], { extraEnv: { NODE_ENV: "development" } }),
-    ])
-    seed.buildMs = Date.now() - t0
-    assert.ok(existsSync(join(BUILT, "public", "admin", "index.html")), "medusa build produced no Admin (.medusa/server/public/admin/index.html)")
-    await medusaCli("user", ["user", "-e", ADMIN.email, "-p", ADMIN.password], { extraEnv: { NODE_ENV: "development" } })
-    const port = await freePort()
-    baseUrl = `http://127.0.0.1:${port}`
-    const startLog = join(LOG_DIR, "admin-ui-start.log")
-    medusa = spawn(process.execPath, [MEDUSA_BIN, "start", "--port", String(port)], {
-      cwd: BUILT,
-      env: env({ PORT: String(port) }),
-      stdio: ["ignore", "pipe", "pipe"],
-      detached: true,
-    })
-    medusa.stdout.on("data", (d) => appendFileSync(startLog, d))
-    medusa.stderr.on("data", (d) => appendFileSync(startLog, d))
-    await waitForHealth(baseUrl, medusa, 120000)
+    ;({ raw, baseUrl } = await app.boot({
+      admin: ADMIN,
+      // The build (server + Admin with the plugin's extensions) and the migrations, side by side.
+      prepare: async () => {
+        const t0 = Date.now()
+        await Promise.all([app.medusaCli("build", ["build"], { timeoutMs: 240000 }), app.medusaCli("db-migrate", ["db:migrate"], DEVELOPMENT)])
+        seed.buildMs = Date.now() - t0
+        assert.ok(existsSync(join(BUILT, "public", "admin", "index.html")), "medusa build produced no Admin (.medusa/server/public/admin/index.html)")
+      },
+      userEnv: { NODE_ENV: "development" },
+      userFirst: true,
+      startCwd: BUILT,
+      healthTimeoutMs: 120000,
+    }))
     browser = await puppeteer.launch({
       executablePath: CHROMIUM,
       headless: true,
       args: ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"],
     })
     page = await browser.newPage()
-    const browserLog = join(LOG_DIR, "admin-ui-browser.log")
+    const browserLog = app.log("browser.log")
     page.on("console", (m) => appendFileSync(browserLog, `console.${m.type()}: ${m.text()}\n`))
     page.on("pageerror", (e) => appendFileSync(browserLog, `pageerror: ${e?.stack ?? e}\n`))
     page.on("response", (r) => r.status() >= 400 && appendFileSync(browserLog, `${r.status()} ${r.url()}\n`))
@@ -208,23 +94,7 @@ before(async () => {
 
 after(async () => {
   await browser?.close().catch(() => {})
-  if (medusa && medusa.exitCode === null) {
-    const gone = new Promise((r) => medusa.once("exit", r))
-    try {
-      process.kill(-medusa.pid, "SIGTERM")
-    } catch {}
-    const timer = setTimeout(() => {
-      try {
-        process.kill(-medusa.pid, "SIGKILL")
-      } catch {}
-    }, 8000)
-    await gone
-    clearTimeout(timer)
-  }
-  raw?.close()
-  await loyaltyServer?.stop()
-  await pgAdmin(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [DB_NAME])
-  await pgAdmin(`DROP DATABASE IF EXISTS "${DB_NAME}"`)
+  await app.shutdown()
 })
 
 function requireBoot() {

@@ -7,171 +7,31 @@
 // Uses its own uniquely named PostgreSQL database and drops it at the end.
 import { after, before, describe, it } from "node:test"
 import assert from "node:assert/strict"
-import { execFile, spawn } from "node:child_process"
-import { appendFileSync, mkdtempSync } from "node:fs"
-import { createHash, randomBytes } from "node:crypto"
-import { createRequire } from "node:module"
-import { tmpdir } from "node:os"
-import { dirname, join, resolve } from "node:path"
-import { fileURLToPath } from "node:url"
+import { spawn } from "node:child_process"
+import { appendFileSync } from "node:fs"
 import * as grpc from "@grpc/grpc-js"
-import * as protoLoader from "@grpc/proto-loader"
-import { freePort, healthServing, serverBin, serveHelp, startServer } from "../../test/helpers/server.mjs"
+import { healthServing, serverBin } from "../../test/helpers/server.mjs"
+import { medusaTestApp, okBody, payWith as payWithProvider, verifyLedger as verifyLedgerAt, waitFor } from "../../test/helpers/medusa-app.mjs"
 
-const APP = resolve(dirname(fileURLToPath(import.meta.url)), "..")
-const REPO_PROTOS = resolve(APP, "..", "..", "protos")
-const require = createRequire(join(APP, "package.json"))
-const pg = require("pg")
-
-const DB_NAME = `medusa_loyalty_plugin_${Date.now().toString(36)}_${randomBytes(3).toString("hex")}`
-const PG_ADMIN_URL = process.env.MEDUSA_TEST_PG_URL || "postgres://postgres@localhost:5432/postgres"
-const DATABASE_URL = PG_ADMIN_URL.replace(/\/[^/]*$/, `/${DB_NAME}`)
-const LOG_DIR = process.env.MEDUSA_LOG_DIR || mkdtempSync(join(tmpdir(), "medusa-loyalty-plugin-app-"))
+const app = medusaTestApp(import.meta.url, "plugin-app", { database: "medusa_loyalty_plugin", env: { NODE_ENV: "development" } })
+const { pg, DB_NAME, DATABASE_URL, LOG_DIR } = app
 const ADMIN = { email: "admin@plugin.test", password: "supersecret-test" }
 const CUSTOMER = { email: "shopper@plugin.test", password: "shopper-secret-1" }
-const TOKEN = serveHelp().includes("--api-keys") ? "lk_plugin_app_test_token_0123456789abcdef" : undefined
-const MEDUSA_BIN = join(APP, "node_modules", "@medusajs", "cli", "cli.js")
-const PLUGIN_VERSION = require("@medusajs/loyalty-plugin/package.json").version
+const PLUGIN_VERSION = app.require("@medusajs/loyalty-plugin/package.json").version
 
 let loyaltyServer
-let loyaltyArgs = []
+const loyaltyArgs = app.loyaltyServerArgs()
 let restarted = null // the loyalty-server child started again by the outage test
 let raw
-let medusa
-let baseUrl
 let booted = null // the error when boot failed, else true
 const seed = {}
 
-function env(extra = {}) {
-  return {
-    ...process.env,
-    NODE_ENV: "development",
-    DATABASE_URL,
-    MEDUSA_DISABLE_TELEMETRY: "true",
-    LOYALTY_GRPC_ADDRESS: loyaltyServer?.address ?? "127.0.0.1:1",
-    ...(TOKEN ? { LOYALTY_GRPC_TOKEN: TOKEN } : {}),
-    ...extra,
-  }
-}
-
-function medusaCli(name, args, timeoutMs = 240000) {
-  const logFile = join(LOG_DIR, `plugin-app-${name}.log`)
-  return new Promise((ok, fail) => {
-    const child = spawn(process.execPath, [MEDUSA_BIN, ...args], { cwd: APP, env: env(), stdio: ["ignore", "pipe", "pipe"], detached: true })
-    let output = ""
-    const onData = (d) => {
-      output += d
-      appendFileSync(logFile, d)
-    }
-    child.stdout.on("data", onData)
-    child.stderr.on("data", onData)
-    const timer = setTimeout(() => {
-      try {
-        process.kill(-child.pid, "SIGKILL")
-      } catch {}
-      fail(new Error(`medusa ${args.join(" ")} timed out; log: ${logFile}`))
-    }, timeoutMs)
-    child.on("exit", (code) => {
-      clearTimeout(timer)
-      if (code === 0) ok(output)
-      else fail(new Error(`medusa ${args.join(" ")} exited ${code}; log: ${logFile}\n${output.slice(-2000)}`))
-    })
-  })
-}
-
-function rawLoyaltyClient(address) {
-  const def = protoLoader.loadSync(join(REPO_PROTOS, "loyalty", "v1", "loyalty.proto"), {
-    keepCase: true,
-    longs: String,
-    enums: String,
-    defaults: true,
-    oneofs: true,
-    includeDirs: [REPO_PROTOS],
-  })
-  const Ctor = grpc.loadPackageDefinition(def).loyalty.v1.LoyaltyService
-  const client = new Ctor(address, grpc.credentials.createInsecure())
-  const md = new grpc.Metadata()
-  if (TOKEN) md.set("authorization", `Bearer ${TOKEN}`)
-  const call = (method, req) =>
-    new Promise((ok, fail) => client[method](req, md, { deadline: Date.now() + 5000 }, (e, r) => (e ? fail(e) : ok(r))))
-  return { call, close: () => client.close() }
-}
-
-async function pgAdmin(sql) {
-  const client = new pg.Client({ connectionString: PG_ADMIN_URL })
-  await client.connect()
-  try {
-    await client.query(sql)
-  } finally {
-    await client.end()
-  }
-}
-
-async function dropDatabase() {
-  const client = new pg.Client({ connectionString: PG_ADMIN_URL })
-  await client.connect()
-  try {
-    await client.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [DB_NAME])
-    await client.query(`DROP DATABASE IF EXISTS "${DB_NAME}"`)
-  } finally {
-    await client.end()
-  }
-}
-
-async function waitForHealth(url, child, timeoutMs) {
-  const t0 = Date.now()
-  while (Date.now() - t0 < timeoutMs) {
-    if (child.exitCode !== null) throw new Error(`medusa start exited with ${child.exitCode}; log: ${join(LOG_DIR, "plugin-app-start.log")}`)
-    try {
-      const res = await fetch(`${url}/health`)
-      if (res.ok) return
-    } catch {}
-    await new Promise((r) => setTimeout(r, 500))
-  }
-  throw new Error(`medusa start not healthy after ${timeoutMs} ms`)
-}
-
 /** One HTTP call. `token` is a bearer JWT; `pk` adds the publishable key header. */
-async function http(method, path, { token, body, pk } = {}) {
-  const headers = {}
-  if (body !== undefined) headers["Content-Type"] = "application/json"
-  if (token) headers.Authorization = `Bearer ${token}`
-  if (pk) headers["x-publishable-api-key"] = seed.publishableKey
-  const res = await fetch(`${baseUrl}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) })
-  const text = await res.text()
-  let json
-  try {
-    json = JSON.parse(text)
-  } catch {
-    json = text
-  }
-  appendFileSync(join(LOG_DIR, "plugin-app-http.log"), `${method} ${path} -> ${res.status}\n${text.slice(0, 4000)}\n\n`)
-  return { status: res.status, body: json }
-}
-
+const http = (method, path, { pk, ...opts } = {}) => app.http(method, path, { ...opts, headers: pk ? { "x-publishable-api-key": seed.publishableKey } : {} })
 /** Like http(), but fails with the response when the status is not 2xx. */
-async function ok(method, path, opts) {
-  const res = await http(method, path, opts)
-  assert.ok(res.status >= 200 && res.status < 300, `${method} ${path} -> ${res.status}: ${JSON.stringify(res.body)}`)
-  return res.body
-}
-
-function verifyLedger() {
-  return new Promise((done) => {
-    execFile(serverBin(), ["verify", "--database-url", loyaltyServer.databaseUrl], { encoding: "utf8" }, (err, stdout, stderr) =>
-      done({ code: err ? (err.code ?? 1) : 0, output: `${stdout}${stderr}` })
-    )
-  })
-}
-
-async function waitFor(check, timeoutMs, what) {
-  const t0 = Date.now()
-  for (;;) {
-    if (await check()) return
-    if (Date.now() - t0 > timeoutMs) throw new Error(`${what} within ${timeoutMs} ms`)
-    await new Promise((r) => setTimeout(r, 250))
-  }
-}
+const ok = async (method, path, opts) => okBody(await http(method, path, opts), method, path)
+const verifyLedger = () => verifyLedgerAt(loyaltyServer.databaseUrl)
+const payWith = (cartId, providerId, amount) => payWithProvider(ok, cartId, providerId, amount)
 
 function processAlive(pid) {
   try {
@@ -194,7 +54,7 @@ async function restartLoyaltyServer() {
   const child = spawn(serverBin(), ["serve", "--listen", loyaltyServer.address, "--database-url", loyaltyServer.databaseUrl, "--grace-period", "1", ...loyaltyArgs], {
     stdio: ["ignore", "pipe", "pipe"],
   })
-  const log = join(LOG_DIR, "plugin-app-loyalty-server-restart.log")
+  const log = app.log("loyalty-server-restart.log")
   child.stdout.on("data", (d) => appendFileSync(log, d))
   child.stderr.on("data", (d) => appendFileSync(log, d))
   restarted = child
@@ -222,69 +82,30 @@ async function guestCart(email) {
   return cart
 }
 
-/** Creates (or reuses) the cart's payment collection and opens a session with the provider. */
-async function payWith(cartId, providerId, amount) {
-  const { payment_collection } = await ok("POST", "/store/payment-collections", { pk: true, body: { cart_id: cartId } })
-  assert.equal(payment_collection.amount, amount)
-  await ok("POST", `/store/payment-collections/${payment_collection.id}/payment-sessions`, { pk: true, body: { provider_id: providerId } })
-}
-
 before(async () => {
   console.log(`# plugin-app: @medusajs/loyalty-plugin ${PLUGIN_VERSION}, database ${DB_NAME}, logs ${LOG_DIR}`)
   try {
-    const sha = TOKEN && createHash("sha256").update(TOKEN).digest("hex")
-    loyaltyArgs = TOKEN ? ["--api-keys", `medusa:${sha}=loyalty:read,loyalty:write`] : []
-    const serverStarting = startServer({ extraArgs: loyaltyArgs })
-    await pgAdmin(`CREATE DATABASE "${DB_NAME}"`)
-    loyaltyServer = await serverStarting
-    raw = rawLoyaltyClient(loyaltyServer.address)
-    const migrated = await medusaCli("db-migrate", ["db:migrate"])
-    seed.migrateOutput = migrated
-    const userCreated = medusaCli("user", ["user", "-e", ADMIN.email, "-p", ADMIN.password])
-    const port = await freePort()
-    baseUrl = `http://127.0.0.1:${port}`
-    const startLog = join(LOG_DIR, "plugin-app-start.log")
-    medusa = spawn(process.execPath, [MEDUSA_BIN, "start", "--port", String(port)], {
-      cwd: APP,
-      env: env({ PORT: String(port) }),
-      stdio: ["ignore", "pipe", "pipe"],
-      detached: true,
-    })
-    medusa.stdout.on("data", (d) => appendFileSync(startLog, d))
-    medusa.stderr.on("data", (d) => appendFileSync(startLog, d))
-    await userCreated
-    await waitForHealth(baseUrl, medusa, 180000)
+    ;({ loyaltyServer, raw } = await app.boot({ admin: ADMIN }))
+    seed.migrateOutput = app.prepared
     booted = true
   } catch (e) {
     booted = e
   }
 })
 
-after(async () => {
-  if (medusa && medusa.exitCode === null) {
-    const gone = new Promise((r) => medusa.once("exit", r))
-    try {
-      process.kill(-medusa.pid, "SIGTERM")
-    } catch {}
-    const timer = setTimeout(() => {
-      try {
-        process.kill(-medusa.pid, "SIGKILL")
-      } catch {}
-    }, 8000)
-    await gone
-    clearTimeout(timer)
-  }
-  raw?.close()
-  if (restarted && restarted.exitCode === null && restarted.signalCode === null) {
-    const gone = new Promise((r) => restarted.once("exit", r))
-    restarted.kill("SIGTERM")
-    const timer = setTimeout(() => restarted.kill("SIGKILL"), 5000)
-    await gone
-    clearTimeout(timer)
-  }
-  await loyaltyServer?.stop()
-  await dropDatabase()
-})
+after(() =>
+  app.shutdown({
+    beforeServerStop: async () => {
+      if (restarted && restarted.exitCode === null && restarted.signalCode === null) {
+        const gone = new Promise((r) => restarted.once("exit", r))
+        restarted.kill("SIGTERM")
+        const timer = setTimeout(() => restarted.kill("SIGKILL"), 5000)
+        await gone
+        clearTimeout(timer)
+      }
+    },
+  })
+)
 
 function requireBoot() {
   if (booted !== true) throw booted ?? new Error("boot did not finish")

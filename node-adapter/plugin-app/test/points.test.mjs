@@ -10,159 +10,27 @@
 // gRPC. Its own uniquely named database, dropped at the end.
 import { after, before, describe, it } from "node:test"
 import assert from "node:assert/strict"
-import { execFile, spawn } from "node:child_process"
-import { appendFileSync, mkdtempSync, readFileSync } from "node:fs"
-import { createHash, randomBytes } from "node:crypto"
-import { createRequire } from "node:module"
-import { tmpdir } from "node:os"
-import { dirname, join, resolve } from "node:path"
-import { fileURLToPath } from "node:url"
-import * as grpc from "@grpc/grpc-js"
-import * as protoLoader from "@grpc/proto-loader"
-import { freePort, serverBin, serveHelp, startServer } from "../../test/helpers/server.mjs"
+import { readFileSync } from "node:fs"
+import { medusaTestApp, okBody, payWith as payWithProvider, registerCustomer, verifyLedger as verifyLedgerAt, waitFor } from "../../test/helpers/medusa-app.mjs"
 
-const APP = resolve(dirname(fileURLToPath(import.meta.url)), "..")
-const REPO_PROTOS = resolve(APP, "..", "..", "protos")
-const require = createRequire(join(APP, "package.json"))
-const pg = require("pg")
-
-const DB_NAME = `medusa_loyalty_points_${Date.now().toString(36)}_${randomBytes(3).toString("hex")}`
-const PG_ADMIN_URL = process.env.MEDUSA_TEST_PG_URL || "postgres://postgres@localhost:5432/postgres"
-const DATABASE_URL = PG_ADMIN_URL.replace(/\/[^/]*$/, `/${DB_NAME}`)
-const LOG_DIR = process.env.MEDUSA_LOG_DIR || mkdtempSync(join(tmpdir(), "medusa-loyalty-points-"))
-const START_LOG = join(LOG_DIR, "points-start.log")
+const app = medusaTestApp(import.meta.url, "points", { env: { NODE_ENV: "development" } })
+const { DB_NAME, LOG_DIR } = app
+const START_LOG = app.log("start.log")
 const ADMIN = { email: "admin@points.test", password: "supersecret-test" }
 const ADA = { email: "ada@points.test", password: "ada-secret-1" }
 const BOB = { email: "bob@points.test", password: "bob-secret-1" }
-const TOKEN = serveHelp().includes("--api-keys") ? "lk_points_app_test_token_0123456789abcdef" : undefined
-const MEDUSA_BIN = join(APP, "node_modules", "@medusajs", "cli", "cli.js")
 
 let loyaltyServer
 let raw
-let medusa
-let baseUrl
 let booted = null
 const seed = {}
 
-function env(extra = {}) {
-  return {
-    ...process.env,
-    NODE_ENV: "development",
-    DATABASE_URL,
-    MEDUSA_DISABLE_TELEMETRY: "true",
-    LOYALTY_GRPC_ADDRESS: loyaltyServer?.address ?? "127.0.0.1:1",
-    ...(TOKEN ? { LOYALTY_GRPC_TOKEN: TOKEN } : {}),
-    ...extra,
-  }
-}
-
-function medusaCli(name, args, timeoutMs = 240000) {
-  const logFile = join(LOG_DIR, `points-${name}.log`)
-  return new Promise((ok, fail) => {
-    const child = spawn(process.execPath, [MEDUSA_BIN, ...args], { cwd: APP, env: env(), stdio: ["ignore", "pipe", "pipe"], detached: true })
-    let output = ""
-    const onData = (d) => {
-      output += d
-      appendFileSync(logFile, d)
-    }
-    child.stdout.on("data", onData)
-    child.stderr.on("data", onData)
-    const timer = setTimeout(() => {
-      try {
-        process.kill(-child.pid, "SIGKILL")
-      } catch {}
-      fail(new Error(`medusa ${args.join(" ")} timed out; log: ${logFile}`))
-    }, timeoutMs)
-    child.on("exit", (code) => {
-      clearTimeout(timer)
-      if (code === 0) ok(output)
-      else fail(new Error(`medusa ${args.join(" ")} exited ${code}; log: ${logFile}\n${output.slice(-2000)}`))
-    })
-  })
-}
-
-function rawLoyaltyClient(address) {
-  const def = protoLoader.loadSync(join(REPO_PROTOS, "loyalty", "v1", "loyalty.proto"), {
-    keepCase: true,
-    longs: String,
-    enums: String,
-    defaults: true,
-    oneofs: true,
-    includeDirs: [REPO_PROTOS],
-  })
-  const Ctor = grpc.loadPackageDefinition(def).loyalty.v1.LoyaltyService
-  const client = new Ctor(address, grpc.credentials.createInsecure())
-  const md = new grpc.Metadata()
-  if (TOKEN) md.set("authorization", `Bearer ${TOKEN}`)
-  const call = (method, req) =>
-    new Promise((ok, fail) => client[method](req, md, { deadline: Date.now() + 5000 }, (e, r) => (e ? fail(e) : ok(r))))
-  return { call, close: () => client.close() }
-}
-
-async function pgAdmin(sql, params) {
-  const client = new pg.Client({ connectionString: PG_ADMIN_URL })
-  await client.connect()
-  try {
-    return await client.query(sql, params)
-  } finally {
-    await client.end()
-  }
-}
-
-async function waitForHealth(url, child, timeoutMs) {
-  const t0 = Date.now()
-  while (Date.now() - t0 < timeoutMs) {
-    if (child.exitCode !== null) throw new Error(`medusa start exited with ${child.exitCode}; log: ${START_LOG}`)
-    try {
-      if ((await fetch(`${url}/health`)).ok) return
-    } catch {}
-    await new Promise((r) => setTimeout(r, 500))
-  }
-  throw new Error(`medusa start not healthy after ${timeoutMs} ms`)
-}
-
 /** One HTTP call. `token` is a bearer JWT; `pk` adds the publishable key header. */
-async function http(method, path, { token, body, pk } = {}) {
-  const headers = {}
-  if (body !== undefined) headers["Content-Type"] = "application/json"
-  if (token) headers.Authorization = `Bearer ${token}`
-  if (pk) headers["x-publishable-api-key"] = seed.publishableKey
-  const res = await fetch(`${baseUrl}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) })
-  const text = await res.text()
-  let json
-  try {
-    json = JSON.parse(text)
-  } catch {
-    json = text
-  }
-  appendFileSync(join(LOG_DIR, "points-http.log"), `${method} ${path} -> ${res.status}\n${text.slice(0, 4000)}\n\n`)
-  return { status: res.status, body: json }
-}
-
-async function ok(method, path, opts) {
-  const res = await http(method, path, opts)
-  assert.ok(res.status >= 200 && res.status < 300, `${method} ${path} -> ${res.status}: ${JSON.stringify(res.body)}`)
-  return res.body
-}
-
-async function waitFor(check, timeoutMs, what) {
-  const t0 = Date.now()
-  let last
-  for (;;) {
-    last = await check()
-    if (last === true) return
-    if (Date.now() - t0 > timeoutMs) throw new Error(`${what} within ${timeoutMs} ms (last: ${JSON.stringify(last)})`)
-    await new Promise((r) => setTimeout(r, 200))
-  }
-}
-
-function verifyLedger() {
-  return new Promise((done) => {
-    execFile(serverBin(), ["verify", "--database-url", loyaltyServer.databaseUrl], { encoding: "utf8" }, (err, stdout, stderr) =>
-      done({ code: err ? (err.code ?? 1) : 0, output: `${stdout}${stderr}` })
-    )
-  })
-}
+const http = (method, path, { pk, ...opts } = {}) => app.http(method, path, { ...opts, headers: pk ? { "x-publishable-api-key": seed.publishableKey } : {} })
+const ok = async (method, path, opts) => okBody(await http(method, path, opts), method, path)
+const verifyLedger = () => verifyLedgerAt(loyaltyServer.databaseUrl)
+const payWith = (cartId, providerId, amount) => payWithProvider(ok, cartId, providerId, amount)
+const register = (who, first_name) => registerCustomer(ok, who, { first_name, last_name: "Points" })
 
 const balanceOf = async (customerId) => {
   const b = await raw.call("GetPointsBalance", { customer_id: customerId })
@@ -196,66 +64,17 @@ async function customerCart(token, quantity = 1) {
   return cart
 }
 
-async function payWith(cartId, providerId, amount) {
-  const { payment_collection } = await ok("POST", "/store/payment-collections", { pk: true, body: { cart_id: cartId } })
-  assert.equal(payment_collection.amount, amount)
-  await ok("POST", `/store/payment-collections/${payment_collection.id}/payment-sessions`, { pk: true, body: { provider_id: providerId } })
-}
-
-async function register(who, first_name) {
-  const registered = await ok("POST", "/auth/customer/emailpass/register", { body: who })
-  const { customer } = await ok("POST", "/store/customers", { token: registered.token, pk: true, body: { email: who.email, first_name, last_name: "Points" } })
-  const token = (await ok("POST", "/auth/customer/emailpass", { body: who })).token
-  return { id: customer.id, token }
-}
-
 before(async () => {
   console.log(`# points: database ${DB_NAME}, logs ${LOG_DIR}`)
   try {
-    const sha = TOKEN && createHash("sha256").update(TOKEN).digest("hex")
-    const serverStarting = startServer({ extraArgs: TOKEN ? ["--api-keys", `medusa:${sha}=loyalty:read,loyalty:write`] : [] })
-    await pgAdmin(`CREATE DATABASE "${DB_NAME}"`)
-    loyaltyServer = await serverStarting
-    raw = rawLoyaltyClient(loyaltyServer.address)
-    await medusaCli("db-migrate", ["db:migrate"])
-    const userCreated = medusaCli("user", ["user", "-e", ADMIN.email, "-p", ADMIN.password])
-    const port = await freePort()
-    baseUrl = `http://127.0.0.1:${port}`
-    medusa = spawn(process.execPath, [MEDUSA_BIN, "start", "--port", String(port)], {
-      cwd: APP,
-      env: env({ PORT: String(port) }),
-      stdio: ["ignore", "pipe", "pipe"],
-      detached: true,
-    })
-    medusa.stdout.on("data", (d) => appendFileSync(START_LOG, d))
-    medusa.stderr.on("data", (d) => appendFileSync(START_LOG, d))
-    await userCreated
-    await waitForHealth(baseUrl, medusa, 180000)
+    ;({ loyaltyServer, raw } = await app.boot({ admin: ADMIN }))
     booted = true
   } catch (e) {
     booted = e
   }
 })
 
-after(async () => {
-  if (medusa && medusa.exitCode === null) {
-    const gone = new Promise((r) => medusa.once("exit", r))
-    try {
-      process.kill(-medusa.pid, "SIGTERM")
-    } catch {}
-    const timer = setTimeout(() => {
-      try {
-        process.kill(-medusa.pid, "SIGKILL")
-      } catch {}
-    }, 8000)
-    await gone
-    clearTimeout(timer)
-  }
-  raw?.close()
-  await loyaltyServer?.stop()
-  await pgAdmin(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [DB_NAME])
-  await pgAdmin(`DROP DATABASE IF EXISTS "${DB_NAME}"`)
-})
+after(() => app.shutdown())
 
 function requireBoot() {
   if (booted !== true) throw booted ?? new Error("boot did not finish")

@@ -2,7 +2,8 @@
 import { createRequire } from "node:module"
 import { existsSync } from "node:fs"
 import { join } from "node:path"
-import { ADAPTER_ROOT } from "./server.mjs"
+import assert from "node:assert/strict"
+import { ADAPTER_ROOT, startServer } from "./server.mjs"
 
 const require = createRequire(import.meta.url)
 const entry = join(ADAPTER_ROOT, ".medusa", "server", "src", "index.js")
@@ -34,5 +35,34 @@ export async function rejection(promise) {
   } catch (e) {
     if (e && e.unexpected) throw e
     return e
+  }
+}
+
+/**
+ * A real loyalty-server and the module services on it, as the layer (a) tests
+ * use them: { server, loyalty, sc } (`sc`: the store_credit service).
+ */
+export async function startLiveServices() {
+  const server = await startServer()
+  const options = { address: server.address, timeoutMs: 5000 }
+  return { server, loyalty: makeService(options), sc: makeStoreCreditService(options) }
+}
+
+/** Closes the services' channels and stops the server of startLiveServices(). */
+export async function stopLiveServices({ server, loyalty, sc } = {}) {
+  await sc?.__hooks.onApplicationShutdown()
+  await loyalty?.__hooks.onApplicationShutdown()
+  await server?.stop()
+}
+
+/** `err` is a MedusaError of `type`; its message equals `message` (a string) or matches it (a RegExp). */
+export function assertMedusaError(err, type, message) {
+  assert.ok(err instanceof MedusaError, `expected a MedusaError, got ${err?.constructor?.name}: ${err?.message}`)
+  assert.equal(MedusaError.isMedusaError(err), true)
+  assert.equal(err.type, type, `${err.type}: ${err.message}`)
+  if (message instanceof RegExp) {
+    assert.match(err.message, message)
+  } else if (message !== undefined) {
+    assert.equal(err.message, message)
   }
 }

@@ -1,5 +1,6 @@
 import type BigNumberJS from "bignumber.js"
 import type { IBigNumber, ModuleJoinerConfig } from "@medusajs/framework/types"
+import type { LIST_FILTERS } from "./convert"
 import type { PointsProgram } from "./program"
 
 /**
@@ -280,19 +281,19 @@ export type UpdateGiftCardInput = {
   [key: string]: unknown
 }
 
-/** The filters listGiftCards accepts: each a value, a list or `{ $in }` / `{ $eq }`, and `q`. */
-export type GiftCardFilters = {
-  id?: FilterValue
-  code?: FilterValue
+/**
+ * The filters listGiftCards accepts: the fields of LIST_FILTERS (convert.ts,
+ * where they are stated once), each a value, a list or `{ $in }` / `{ $eq }`; and `q`.
+ */
+export type GiftCardFilters = Omit<ListFilters<typeof LIST_FILTERS>, "status"> & {
   status?: FilterValue<GiftCardStatus>
-  currency_code?: FilterValue
-  reference?: FilterValue
-  reference_id?: FilterValue
-  customer_id?: FilterValue
   q?: string
   /** Medusa passes its context along; ignored. */
   context?: unknown
 }
+
+/** One optional FilterValue per field name of a list's filters. */
+export type ListFilters<Fields extends readonly string[]> = { [K in Fields[number]]?: FilterValue }
 
 /** One filter's value as Medusa passes it. */
 export type FilterValue<T extends string = string> = T | T[] | { $in?: T[]; $eq?: T | T[] }

@@ -1,6 +1,8 @@
 import type { ModuleJoinerConfig } from "@medusajs/framework/types"
-import type { FilterValue, IdsInput, ListConfig } from "../loyalty/types"
+import type { FilterValue, IdsInput, ListConfig, ListFilters } from "../loyalty/types"
 import type {
+  ACCOUNT_LIST_FILTERS,
+  TRANSACTION_LIST_FILTERS,
   AccountEntryInput,
   AccountStatsDTO,
   AccountTransactionDTO,
@@ -11,23 +13,12 @@ import type {
 } from "./convert"
 
 
-/** The filters listStoreCreditAccounts accepts (ACCOUNT_LIST in convert.ts), and `q`. */
-export type StoreCreditAccountFilters = {
-  id?: FilterValue
-  customer_id?: FilterValue
-  currency_code?: FilterValue
-  code?: FilterValue
-  q?: string
-  context?: unknown
-}
+/** The filters listStoreCreditAccounts accepts: the fields of ACCOUNT_LIST_FILTERS (convert.ts), and `q`. */
+export type StoreCreditAccountFilters = ListFilters<typeof ACCOUNT_LIST_FILTERS> & { q?: string; context?: unknown }
 
-/** The filters listAccountTransactions accepts (TRANSACTION_LIST in convert.ts); no `q`. */
-export type AccountTransactionFilters = {
-  id?: FilterValue
-  account_id?: FilterValue
+/** The filters listAccountTransactions accepts: the fields of TRANSACTION_LIST_FILTERS (convert.ts); no `q`. */
+export type AccountTransactionFilters = Omit<ListFilters<typeof TRANSACTION_LIST_FILTERS>, "type"> & {
   type?: FilterValue<AccountTransactionType>
-  reference?: FilterValue
-  reference_id?: FilterValue
   context?: unknown
 }
 
