@@ -272,6 +272,18 @@ class AutoFailoverCluster:
         assert row is not None
         return int(row[0])
 
+    def processes_in_base(self) -> list[int]:
+        """Processes whose working directory is inside this cluster's directory
+        (PostgreSQL's processes run in their data directory)."""
+        found = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            with contextlib.suppress(OSError):
+                if os.readlink(f"/proc/{entry}/cwd").startswith(str(self.base)):
+                    found.append(int(entry))
+        return found
+
     def stop(self) -> None:
         """Stop every node (SIGTERM: pg_autoctl stops postgres), then SIGKILL what is
         left, then remove the directories (also pg_autoctl's runtime files)."""
@@ -292,6 +304,12 @@ class AutoFailoverCluster:
             if pid is not None:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.kill(pid, signal.SIGKILL)
+        # A postmaster killed with SIGKILL leaves children that may not notice (the
+        # monitor's logger and health-check worker outlived a run by hours): every
+        # process still working in one of our data directories goes too.
+        for pid in self.processes_in_base():
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
         shutil.rmtree(self.base, ignore_errors=True)
         runtime = Path("/tmp/pg_autoctl") / str(self.base).lstrip("/")
         shutil.rmtree(runtime, ignore_errors=True)
@@ -323,6 +341,9 @@ def cluster() -> Iterator[AutoFailoverCluster]:
         t0 = time.monotonic()
         started.stop()
         print(f"pg_auto_failover: stopped and removed in {time.monotonic() - t0:.1f}s")
+        time.sleep(0.2)
+        left = started.processes_in_base()
+        assert not left, f"processes left running in the cluster's directories: {left}"
 
 
 # -- the load -------------------------------------------------------------------
