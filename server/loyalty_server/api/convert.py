@@ -11,7 +11,8 @@ from google.protobuf.message import Message
 
 from loyalty.v1 import loyalty_pb2 as pb
 
-from ..domain import gift_card_records, order_points, point_holds, points, store_credit
+from ..domain import gift_card_records, order_points, point_holds, points
+from ..domain import store_credit_records as store_credit
 from ..domain.errors import InvalidData
 from ..domain.money import format_decimal
 

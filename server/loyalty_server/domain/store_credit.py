@@ -25,7 +25,7 @@ move the account, and `verify` checks the two agree.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import partial
@@ -42,109 +42,25 @@ from .idempotency import key_columns, request_hash
 from .ids import STORE_CREDIT_ACCOUNT, STORE_CREDIT_TRANSACTION, new_id
 from .money import ZERO, add, format_decimal, parse_decimal, subtract
 from .records import from_row
+from .store_credit_records import (
+    CREDIT,
+    DEBIT,
+    GIFT_CARD_REFERENCE,
+    TYPES,
+    UPDATABLE,
+    Account,
+    AccountChanges,
+    AccountQuery,
+    AccountTransaction,
+    Entry,
+    Movement,
+    NewAccount,
+    Stats,
+    TransactionQuery,
+)
 from .validation import Violations
 
-CREDIT = "credit"
-DEBIT = "debit"
-TYPES = (CREDIT, DEBIT)
-GIFT_CARD_REFERENCE = "gift_card"
 AMOUNT_MESSAGE = "amount must be a positive number"
-UPDATABLE = ("customer_id", "code", "currency_code", "metadata")
-
-AccountFilters = store.AccountFilters
-TransactionFilters = store.TransactionFilters
-
-
-@dataclass(frozen=True)
-class Account:
-    id: str
-    customer_id: str | None
-    code: str | None
-    currency_code: str
-    metadata: dict[str, Any] | None
-    balance: Decimal
-    credits: Decimal
-    debits: Decimal
-    gift_card_id: str | None
-    created_at: datetime
-    updated_at: datetime
-    deleted_at: datetime | None
-
-
-@dataclass(frozen=True)
-class AccountTransaction:
-    id: str
-    account_id: str
-    type: str
-    amount: Decimal
-    note: str | None
-    reference: str
-    reference_id: str
-    metadata: dict[str, Any] | None
-    created_at: datetime
-    deleted_at: datetime | None
-
-
-@dataclass(frozen=True)
-class NewAccount:
-    currency_code: str
-    customer_id: str | None = None
-    code: str | None = None
-    metadata: dict[str, Any] | None = None
-
-
-@dataclass(frozen=True)
-class AccountChanges:
-    """A partial update: only the keys in `changes` move; None clears a field."""
-
-    id: str
-    changes: Mapping[str, Any]
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One credit or debit of an account."""
-
-    account_id: str
-    amount: str
-    note: str | None = None
-    reference: str = ""
-    reference_id: str = ""
-    metadata: dict[str, Any] | None = None
-    idempotency_key: str = ""
-
-
-@dataclass(frozen=True)
-class Movement:
-    transactions: list[AccountTransaction]
-    # Every item matched an earlier request by its key: nothing applied now.
-    replayed: bool = False
-
-
-@dataclass(frozen=True)
-class Stats:
-    id: str
-    balance: Decimal
-    credits: Decimal
-    debits: Decimal
-
-
-@dataclass(frozen=True)
-class AccountQuery:
-    filters: AccountFilters = field(default_factory=AccountFilters)
-    skip: int = 0
-    take: int | None = None
-    order: str = ""
-    with_count: bool = False
-
-
-@dataclass(frozen=True)
-class TransactionQuery:
-    filters: TransactionFilters = field(default_factory=TransactionFilters)
-    skip: int = 0
-    take: int | None = None
-    order: str = ""
-    with_count: bool = False
 
 
 @dataclass(frozen=True)
@@ -499,18 +415,16 @@ class StoreCredit:
             sortable=store.ACCOUNT_SORTABLE,
         )
         filters = query.filters
-        listing.filters(
-            v, {name: getattr(filters, name) for name in store.ACCOUNT_FILTERS}, q=filters.q
-        )
+        listing.filters(v, filters.columns(), q=filters.q)
         v.raise_if_any()
-        lowered = AccountFilters(
-            **{**filters.__dict__, "currency_code": [c.lower() for c in filters.currency_code]}
-        )
+        lowered = replace(filters, currency_code=[c.lower() for c in filters.currency_code])
 
         async def work(conn: Tx) -> tuple[list[Account], int | None]:
             rows, count = await store.list_accounts(
                 conn,
-                lowered,
+                lowered.columns(),
+                q=lowered.q,
+                with_deleted=lowered.with_deleted,
                 order=page.order,
                 skip=page.skip,
                 take=page.take,
@@ -672,13 +586,14 @@ class StoreCredit:
         for kind in filters.type:
             if kind not in TYPES:
                 v.add("type", "type must be credit or debit")
-        listing.filters(v, {name: getattr(filters, name) for name in store.TRANSACTION_FILTERS})
+        listing.filters(v, filters.columns())
         v.raise_if_any()
 
         async def work(conn: Tx) -> tuple[list[AccountTransaction], int | None]:
             rows, count = await store.list_transactions(
                 conn,
-                filters,
+                filters.columns(),
+                with_deleted=filters.with_deleted,
                 order=page.order,
                 skip=page.skip,
                 take=page.take,

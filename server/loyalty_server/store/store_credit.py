@@ -8,7 +8,6 @@ in the same transaction as the ledger rows.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, cast
@@ -43,11 +42,9 @@ TRANSACTION_COLUMNS = (
 ACCOUNT_SORTABLE = frozenset(
     {"id", "code", "customer_id", "currency_code", "balance", "created_at", "updated_at"}
 )
-ACCOUNT_FILTERS = ("id", "customer_id", "currency_code", "code")
 TRANSACTION_SORTABLE = frozenset(
     {"id", "account_id", "type", "amount", "reference", "reference_id", "created_at"}
 )
-TRANSACTION_FILTERS = ("id", "account_id", "type", "reference", "reference_id")
 
 _by_id = select(_accounts).where(_accounts.c.id == bindparam("id"), _live)
 _by_code = select(_accounts).where(_accounts.c.code == bindparam("code"), _live)
@@ -80,26 +77,6 @@ _mirror_card = (
 _has_transactions = (
     select(_ledger.c.seq).where(_ledger.c.account_id == bindparam("account_id")).limit(1)
 )
-
-
-@dataclass(frozen=True)
-class AccountFilters:
-    id: Sequence[str] = ()
-    customer_id: Sequence[str] = ()
-    currency_code: Sequence[str] = ()
-    code: Sequence[str] = ()
-    q: str = ""
-    with_deleted: bool = False
-
-
-@dataclass(frozen=True)
-class TransactionFilters:
-    id: Sequence[str] = ()
-    account_id: Sequence[str] = ()
-    type: Sequence[str] = ()
-    reference: Sequence[str] = ()
-    reference_id: Sequence[str] = ()
-    with_deleted: bool = False
 
 
 # ------------------------------------------------------------------ accounts
@@ -198,8 +175,10 @@ async def has_transactions(conn: AsyncConnection, account_id: str) -> bool:
 
 async def list_accounts(
     conn: AsyncConnection,
-    filters: AccountFilters,
+    columns: Mapping[str, Sequence[str]],
     *,
+    q: str,
+    with_deleted: bool,
     order: Sequence[tuple[str, bool]],
     skip: int,
     take: int,
@@ -207,10 +186,10 @@ async def list_accounts(
 ) -> tuple[list[AnyRow], int | None]:
     where = listing.conditions(
         _accounts,
-        {name: getattr(filters, name) for name in ACCOUNT_FILTERS},
-        q=filters.q,
+        columns,
+        q=q,
         q_columns=("code", "customer_id", "id"),
-        with_deleted=filters.with_deleted,
+        with_deleted=with_deleted,
     )
     return await listing.list_rows(
         conn,
@@ -278,8 +257,9 @@ async def void_transactions(conn: AsyncConnection, ids: Sequence[str], now: date
 
 async def list_transactions(
     conn: AsyncConnection,
-    filters: TransactionFilters,
+    columns: Mapping[str, Sequence[str]],
     *,
+    with_deleted: bool,
     order: Sequence[tuple[str, bool]],
     skip: int,
     take: int,
@@ -287,8 +267,8 @@ async def list_transactions(
 ) -> tuple[list[AnyRow], int | None]:
     where = listing.conditions(
         _ledger,
-        {name: getattr(filters, name) for name in TRANSACTION_FILTERS},
-        with_deleted=filters.with_deleted,
+        columns,
+        with_deleted=with_deleted,
     )
     return await listing.list_rows(
         conn,
