@@ -12,6 +12,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from .records import ColumnFilters
+
 PENDING = "pending"
 REDEEMED = "redeemed"
 STATUSES = (PENDING, REDEEMED)
@@ -110,20 +112,8 @@ class SpendResult:
     replayed: bool = False
 
 
-# The columns ListGiftCards filters on (each: any of the values given).
-FILTERS = (
-    "id",
-    "code",
-    "status",
-    "currency_code",
-    "reference",
-    "reference_id",
-    "customer_id",
-)
-
-
 @dataclass(frozen=True)
-class CardFilters:
+class CardFilters(ColumnFilters):
     """Filters of ListGiftCards; an empty tuple means "no filter on this field"."""
 
     id: Sequence[str] = ()
@@ -136,8 +126,9 @@ class CardFilters:
     q: str = ""
     with_deleted: bool = False
 
-    def columns(self) -> dict[str, Sequence[str]]:
-        return {name: getattr(self, name) for name in FILTERS}
+
+#: The columns ListGiftCards filters on (each: any of the values given).
+FILTERS = CardFilters.names()
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import fields
 from typing import Any, TypeVar
 
@@ -19,6 +19,22 @@ def _names(cls: type[Any]) -> tuple[str, ...]:
     if names is None:
         names = _NAMES[cls] = tuple(f.name for f in fields(cls))
     return names
+
+
+#: The fields of a list's filters record that are not column filters.
+NOT_COLUMNS = frozenset({"q", "with_deleted"})
+
+
+class ColumnFilters:
+    """A list's filters record (a frozen dataclass): each of its fields but `q` and
+    `with_deleted` names a column and the values it may take (empty: any)."""
+
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        return tuple(n for n in _names(cls) if n not in NOT_COLUMNS)
+
+    def columns(self) -> dict[str, Sequence[str]]:
+        return {name: getattr(self, name) for name in self.names()}
 
 
 def from_row(cls: type[T], row: AnyRow | Mapping[str, Any]) -> T:

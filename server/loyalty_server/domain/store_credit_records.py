@@ -9,19 +9,17 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from .records import ColumnFilters
+
 CREDIT = "credit"
 DEBIT = "debit"
 TYPES = (CREDIT, DEBIT)
 GIFT_CARD_REFERENCE = "gift_card"
 UPDATABLE = ("customer_id", "code", "currency_code", "metadata")
 
-# The columns each list filters on (each: any of the values given).
-ACCOUNT_FILTERS = ("id", "customer_id", "currency_code", "code")
-TRANSACTION_FILTERS = ("id", "account_id", "type", "reference", "reference_id")
-
 
 @dataclass(frozen=True)
-class AccountFilters:
+class AccountFilters(ColumnFilters):
     """Filters of ListStoreCreditAccounts; an empty tuple means "no filter"."""
 
     id: Sequence[str] = ()
@@ -31,12 +29,9 @@ class AccountFilters:
     q: str = ""
     with_deleted: bool = False
 
-    def columns(self) -> dict[str, Sequence[str]]:
-        return {name: getattr(self, name) for name in ACCOUNT_FILTERS}
-
 
 @dataclass(frozen=True)
-class TransactionFilters:
+class TransactionFilters(ColumnFilters):
     """Filters of ListAccountTransactions; an empty tuple means "no filter"."""
 
     id: Sequence[str] = ()
@@ -46,8 +41,10 @@ class TransactionFilters:
     reference_id: Sequence[str] = ()
     with_deleted: bool = False
 
-    def columns(self) -> dict[str, Sequence[str]]:
-        return {name: getattr(self, name) for name in TRANSACTION_FILTERS}
+
+#: The columns each list filters on (each: any of the values given).
+ACCOUNT_FILTERS = AccountFilters.names()
+TRANSACTION_FILTERS = TransactionFilters.names()
 
 
 @dataclass(frozen=True)
