@@ -152,6 +152,9 @@ class PointsFace:
     def __init__(self, refusal: Callable[[Decimal, Decimal], str | None], now: datetime) -> None:
         self._refusal = refusal
         self.now = now
+        # Accounts whose expired holds this transaction already settled: their
+        # row's held is exact from then on (later changes are made under the lock).
+        self._settled: set[str] = set()
 
     async def lock(self, conn: Tx, accounts: Sequence[str]) -> dict[str, Account]:
         customers = sorted(set(accounts))
@@ -161,13 +164,17 @@ class PointsFace:
         else:  # several: all taken in one pass, absent ones created at 0 (store/points.py)
             found = await store.lock_accounts(conn, customers, self.now)
         return {
-            customer: Account(
-                balance,
-                # Expiry is settled here, under the lock, only where something is held.
-                held if held == 0 else await holds_store.settle_expired(conn, customer, self.now),
-            )
+            customer: Account(balance, await self._settle(conn, customer, held))
             for customer, (balance, held) in found.items()
         }
+
+    async def _settle(self, conn: Tx, customer: str, held: Decimal) -> Decimal:
+        """Expiry is settled here, under the lock, where something is held, once per
+        transaction (a capture or an order's points lock the account, then post)."""
+        if held == 0 or customer in self._settled:
+            return held
+        self._settled.add(customer)
+        return await holds_store.settle_expired(conn, customer, self.now)
 
     async def replay(
         self, conn: Tx, account: str, key: str
