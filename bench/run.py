@@ -48,6 +48,7 @@ from benchlib.database import (
     sql_read_cost,
 )
 from benchlib.pgbench import run_pgbench
+from benchlib.profile import Profiler
 from benchlib.report import chart, markdown, print_table, ratio, summarize
 from benchlib.scenarios import FULL, QUICK, SCENARIOS, Profile
 from benchlib.server import SERVER_BIN, Server
@@ -69,6 +70,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scenarios", help="comma-separated subset of: " + ",".join(SCENARIOS))
     parser.add_argument("--no-readscale", action="store_true")
     parser.add_argument("--no-sqlite", action="store_true", help="skip the SQLite row")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="sample the server with py-spy in each window and report time per layer",
+    )
     parser.add_argument("--keep-db", action="store_true", help="do not drop the database")
     args = parser.parse_args(argv)
 
@@ -121,6 +127,9 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
         clients = Clients(server.target, args.client_processes)
+        profiler = None
+        if args.profile:
+            profiler = Profiler(args.out / f"{stamp}-profile", server.proc.pid)
         common = {
             "duration": duration,
             "warmup": profile.warmup,
@@ -151,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
                     job["unit_per_call"] = profile.batch_size
                     job["duration"] = duration if args.quick else max(duration, 5.0)
                 settle(url)
-                result = clients.run(job, server.proc.pid)
+                result = clients.run(job, server.proc.pid, profiler)
                 results.append(result)
                 print(
                     f"  {scenario:<14} {level:>3} callers: {result['ops_per_s']:>10,.0f} ops/s"
@@ -162,6 +171,9 @@ def main(argv: list[str] | None = None) -> int:
                     f"  errors {result['errors']}",
                     flush=True,
                 )
+                if "profile" in result:
+                    shares = ", ".join(f"{k} {v:.0%}" for k, v in result["profile"].items())
+                    print(f"    server time by layer: {shares}", flush=True)
             settle(url)
             pgb = run_pgbench(url, level, profile.pgbench_seconds, profile.customers)
             results.append(pgb)

@@ -10,6 +10,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from .measure import database_cpu_between, database_ticks, machine_busy, ms, percentile, tree_cpu
+from .profile import Profiler
 from .scenarios import request
 
 # Channels (TCP connections) per client process. SO_REUSEPORT hashes connections
@@ -109,7 +110,9 @@ class Clients:
         n = min(callers, len(self.pipes))
         return [callers // n + (1 if i < callers % n else 0) for i in range(n)]
 
-    def run(self, job: dict[str, Any], server_pid: int) -> dict[str, Any]:
+    def run(
+        self, job: dict[str, Any], server_pid: int, profiler: Profiler | None = None
+    ) -> dict[str, Any]:
         shares = self.split(job["callers"])
         now = time.monotonic()
         job = {**job, "measure_from": now + job["warmup"] + 0.1}
@@ -117,6 +120,8 @@ class Clients:
         for pipe, share in zip(self.pipes, shares, strict=False):
             pipe.send({**job, "callers": share})
         time.sleep(max(0.0, job["measure_from"] - time.monotonic()))
+        if profiler is not None:
+            profiler.start(f"{job['scenario']}-{job['callers']}", job["duration"])
         cpu0, busy0 = tree_cpu(server_pid), machine_busy()
         client0, db0 = self.cpu(), database_ticks()
         time.sleep(max(0.0, job["measure_to"] - time.monotonic()))
@@ -133,6 +138,7 @@ class Clients:
             latencies += part["latencies"]
             for code, n in part["errors"].items():
                 errors[code] = errors.get(code, 0) + n
+        profile = profiler.finish() if profiler is not None else None
         unit = job.get("unit_per_call", 1)
         calls = len(latencies)
         seconds = job["duration"]
@@ -158,6 +164,7 @@ class Clients:
                 round(database_cpu_between(db0, db1) / ops * 1e6, 1) if ops else None
             ),
             "machine_cpu_busy": round(busy, 3),
+            **({"profile": profile} if profile is not None else {}),
         }
 
     def cpu(self) -> float:
