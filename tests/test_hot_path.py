@@ -113,6 +113,37 @@ def test_concurrent_adjustments_with_history_see_their_own_write(
     assert final.balance == "120"
 
 
+def test_group_commit_mixes_calls_with_and_without_history(
+    stub: LoyaltyServiceStub, uid: str
+) -> None:
+    """Calls of many customers, half of them asking for the history, share batches:
+    each history is its own customer's, headed by its own write; the others get none."""
+    customers = [f"cus_mix_{uid}_{i:02d}" for i in range(24)]
+    for customer in customers:
+        stub.AdjustPoints(pb.AdjustPointsRequest(customer_id=customer, delta="10"), timeout=10)
+    calls = [
+        (
+            lambda c=c, i=i: stub.AdjustPoints(
+                pb.AdjustPointsRequest(customer_id=c, delta=str(i + 1), include_history=i % 2 == 0),
+                timeout=30,
+            )
+        )
+        for i, c in enumerate(customers)
+    ]
+    results = _parallel(calls)
+    for i, (customer, response) in enumerate(zip(customers, results, strict=True)):
+        assert isinstance(response, pb.AdjustPointsResponse), response
+        assert response.balance_after == str(10 + i + 1)
+        if i % 2:
+            assert len(response.history) == 0
+            continue
+        assert [(h.customer_id, h.balance_after) for h in response.history] == [
+            (customer, str(10 + i + 1)),
+            (customer, "10"),
+        ]
+        assert response.history[0].id == response.id
+
+
 def test_refusals_are_the_locking_paths_answers(stub: LoyaltyServiceStub, uid: str) -> None:
     customer = f"cus_ref_{uid}"
     with pytest.raises(grpc.RpcError) as first:

@@ -236,7 +236,9 @@ class Points:
         self._coalesced = (
             None
             if db.group_commit is None
-            else store.adjustment_coalescer(db.group_commit, floor=self._floor, ceiling=MAX_BALANCE)
+            else store.adjustment_coalescer(
+                db.group_commit, floor=self._floor, ceiling=MAX_BALANCE, history=HISTORY_LIMIT
+            )
         )
 
     async def adjust(self, request: AdjustmentRequest, *, include_history: bool) -> AdjustResult:
@@ -320,9 +322,9 @@ class Points:
     async def _adjust_direct(
         self, pool: DirectPool, valid: ValidAdjustment, include_history: bool
     ) -> AdjustResult | None:
-        """PostgreSQL's one-statement path for the common case (alone: group commit;
-        with the history: one transaction on `pool`); None leaves the request to
-        the locking path (replays, refusals, races), which decides it."""
+        """PostgreSQL's one-statement path for the common case: group commit, the
+        history read in the batch's transaction; None leaves the request to the
+        locking path (replays, refusals, races), which decides it."""
         assert self._coalesced is not None
         now = datetime.now(UTC)
         adjustment_id = new_id(ADJUSTMENT)
@@ -333,24 +335,12 @@ class Points:
             "reason": valid.reason,
             **key_columns(valid.idempotency_key, valid.request_hash),
             "now": now,
+            "history": include_history,
         }
-        rows: list[dict[str, Any]] = []
-        if include_history:
-            done = await store.adjust_with_history(
-                pool,
-                item,
-                floor=self._floor,
-                ceiling=MAX_BALANCE,
-                limit=HISTORY_LIMIT,
-            )
-            if done is None:
-                return None
-            balance, rows = done
-        else:
-            applied = await self._coalesced.submit(item)
-            if applied is None:
-                return None
-            balance = applied
+        applied = await self._coalesced.submit(item)
+        if applied is None:
+            return None
+        balance, rows = applied
         adjustment = Adjustment(
             adjustment_id, valid.customer_id, valid.delta, valid.reason, balance, now
         )

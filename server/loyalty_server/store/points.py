@@ -206,21 +206,72 @@ def _ledger_arrays(rows: list[dict[str, Any]], **more: str) -> dict[str, list[An
     return {name: [row[column] for row in rows] for name, column in columns.items()}
 
 
-async def adjust_many(
+async def _adjust_many(
     conn: AsyncConnectionPG[Any], items: list[dict[str, Any]], *, floor: Decimal, ceiling: Decimal
 ) -> list[Decimal | None]:
-    """Each item's balance after its adjustment, or None where it was not applied.
-
-    An item has id, customer_id, delta, reason, idempotency_key, request_hash and
-    now; no two items share a customer. Raises direct.Contended (nothing written)
-    when a concurrent request raced one of them.
-    """
-    # The results are matched to items by customer: one each, or rows would be lost.
-    assert len({i["customer_id"] for i in items}) == len(items), "one item per customer"
     params = {**_ledger_arrays(items, nows="now"), "floor": floor, "ceiling": ceiling}
     cursor = await conn.execute(ADJUST_MANY_SQL, params, prepare=True)
     applied: dict[str, Decimal] = dict(await cursor.fetchall())
     return [applied.get(i["customer_id"]) for i in items]
+
+
+# The last N adjustments of each of several customers, newest first.
+_HISTORIES_SQL = """SELECT c.customer_id, h.id, h.delta, h.reason, h.balance_after, h.created_at
+FROM unnest(%(customers)s::text[]) AS c(customer_id)
+CROSS JOIN LATERAL (
+    SELECT id, delta, reason, balance_after, created_at, seq FROM point_adjustments
+    WHERE customer_id = c.customer_id ORDER BY seq DESC LIMIT %(limit)s
+) AS h
+ORDER BY c.customer_id, h.seq DESC"""
+_HISTORY_FIELDS = ("customer_id", "id", "delta", "reason", "balance_after", "created_at")
+
+#: What one adjustment of adjust_many made: the balance after it and, when its
+#: item asked for it, the customer's last adjustments after it (newest first).
+Adjusted = tuple[Decimal, list[dict[str, Any]]]
+
+
+async def adjust_many(
+    conn: AsyncConnectionPG[Any],
+    items: list[dict[str, Any]],
+    *,
+    floor: Decimal,
+    ceiling: Decimal,
+    history: int,
+) -> list[Adjusted | None]:
+    """What each item's adjustment made (see Adjusted), or None where it was not applied.
+
+    An item has id, customer_id, delta, reason, idempotency_key, request_hash, now
+    and `history` (true: also read its last `history` adjustments); no two items
+    share a customer. When any item wants its history, the write and the reads
+    are one transaction, the reads after the write: each history is exactly the
+    state its write made (the batch holds the account's row lock until commit, and
+    no other item of the batch is that customer's). Raises direct.Contended
+    (nothing written) when a concurrent request raced one of them.
+    """
+    # The results are matched to items by customer: one each, or rows would be lost.
+    assert len({i["customer_id"] for i in items}) == len(items), "one item per customer"
+    if not any(i["history"] for i in items):
+        balances = await _adjust_many(conn, items, floor=floor, ceiling=ceiling)
+        return [None if b is None else (b, []) for b in balances]
+    async with conn.transaction():
+        balances = await _adjust_many(conn, items, floor=floor, ceiling=ceiling)
+        wanted = [
+            i["customer_id"]
+            for i, b in zip(items, balances, strict=True)
+            if b is not None and i["history"]
+        ]
+        histories: dict[str, list[dict[str, Any]]] = {c: [] for c in wanted}
+        if wanted:
+            params = {"customers": wanted, "limit": history}
+            cursor = await conn.execute(_HISTORIES_SQL, params, prepare=True)
+            for r in await cursor.fetchall():
+                row = dict(zip(_HISTORY_FIELDS, r, strict=True))
+                row["created_at"] = row["created_at"].astimezone(UTC)
+                histories[row["customer_id"]].append(row)
+    return [
+        None if b is None else (b, histories.get(i["customer_id"], []))
+        for i, b in zip(items, balances, strict=True)
+    ]
 
 
 # A cap on the rows one statement locks at once; at 32 callers in bench/run.py
@@ -229,42 +280,17 @@ MAX_COALESCED = 64
 
 
 def adjustment_coalescer(
-    pool: DirectPool, *, floor: Decimal, ceiling: Decimal
-) -> Coalescer[dict[str, Any], Decimal]:
-    """Sends concurrent one-statement adjustments together (see store/coalesce.py);
-    `pool` is Database.group_commit, whose lock_timeout keeps a locked row short."""
+    pool: DirectPool, *, floor: Decimal, ceiling: Decimal, history: int
+) -> Coalescer[dict[str, Any], Adjusted]:
+    """Sends concurrent one-statement adjustments together (see store/coalesce.py),
+    those that want their history too; `pool` is Database.group_commit, whose
+    lock_timeout keeps a locked row short."""
     return Coalescer(
         pool,
-        partial(adjust_many, floor=floor, ceiling=ceiling),
+        partial(adjust_many, floor=floor, ceiling=ceiling, history=history),
         key=itemgetter("customer_id"),
         max_batch=MAX_COALESCED,
     )
-
-
-_HISTORY_SQL = """SELECT id, customer_id, delta, reason, balance_after, created_at
-FROM point_adjustments WHERE customer_id = %(customer_id)s::text
-ORDER BY seq DESC LIMIT %(limit)s"""
-_HISTORY_FIELDS = ("id", "customer_id", "delta", "reason", "balance_after", "created_at")
-
-
-@simple_case_only
-async def adjust_with_history(
-    pool: DirectPool, item: dict[str, Any], *, floor: Decimal, ceiling: Decimal, limit: int
-) -> tuple[Decimal, list[dict[str, Any]]] | None:
-    """One adjustment (as adjust_many) and the last `limit` adjustments after it, in
-    one transaction so the history is exactly the state this write made; None when
-    it did not apply."""
-    async with pool.connection() as conn, conn.transaction():
-        [balance] = await adjust_many(conn, [item], floor=floor, ceiling=ceiling)
-        if balance is None:
-            return None
-        cursor = await conn.execute(
-            _HISTORY_SQL, {"customer_id": item["customer_id"], "limit": limit}, prepare=True
-        )
-        rows = [dict(zip(_HISTORY_FIELDS, r, strict=True)) for r in await cursor.fetchall()]
-    for row in rows:
-        row["created_at"] = row["created_at"].astimezone(UTC)
-    return balance, rows
 
 
 # PostgreSQL batch (store/direct.py): one transaction of four statements for up to
