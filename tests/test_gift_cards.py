@@ -227,6 +227,9 @@ def test_list_filters_count_paging_and_order(stub: LoyaltyServiceStub, uid: str)
     assert [c.id for c in by_code.gift_cards] == [cards[0].id]
     # LIKE wildcards in q are literal.
     assert not stub.ListGiftCards(pb.ListGiftCardsRequest(q=f"note_{uid}%")).gift_cards
+    # A filter value longer than its column matches nothing: never a cut-down copy of it.
+    usd_and_more = pb.ListGiftCardsRequest(reference_id=[ref], currency_code=["usdx"])
+    assert not stub.ListGiftCards(usd_and_more).gift_cards
 
 
 def test_list_default_take_is_15(stub: LoyaltyServiceStub, uid: str) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..store import gift_cards as store
 from ..store import store_credit as credit_store
-from ..store.db import AnyRow, Database, Tx
+from ..store.db import Database, Tx
 from ..store.direct import DirectPool
 from . import codes, ledger, listing, store_credit, validation
 from .errors import Duplicate, NotAllowed
@@ -48,15 +48,15 @@ from .idempotency import key_columns
 from .ids import GIFT_CARD, GIFT_CARD_TRANSACTION, new_id
 from .money import ZERO, add, format_decimal, subtract
 from .pagination import decode_token, page_of
-from .records import from_row
+from .records import RowLike, from_row
 from .validation import Violations
 
 
-def _card(row: AnyRow) -> GiftCard:
+def _card(row: RowLike) -> GiftCard:
     return from_row(GiftCard, row)
 
 
-def _transaction(row: AnyRow) -> Transaction:
+def _transaction(row: RowLike) -> Transaction:
     return from_row(Transaction, row)
 
 
@@ -298,20 +298,17 @@ class GiftCards:
         v.raise_if_any()
         filters = replace(filters, currency_code=[c.lower() for c in filters.currency_code])
 
-        async def work(conn: Tx) -> tuple[list[GiftCard], int | None]:
-            rows, count = await store.list_cards(
-                conn,
-                filters.columns(),
-                q=filters.q,
-                with_deleted=filters.with_deleted,
-                order=page.order,
-                skip=page.skip,
-                take=page.take,
-                with_count=query.with_count,
-            )
-            return [_card(row) for row in rows], count
-
-        return await self._db.run(work)
+        listed = store.list_cards(
+            filters.columns(),
+            q=filters.q,
+            with_deleted=filters.with_deleted,
+            order=page.order,
+            skip=page.skip,
+            take=page.take,
+            with_count=query.with_count,
+        )
+        rows, count = await self._db.run(listed.run, simple=listed.run_direct)
+        return [_card(row) for row in rows], count
 
     # ------------------------------------------------------------ delete
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import fields
-from typing import Any, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 from ..store.db import AnyRow
 
@@ -37,7 +37,11 @@ class ColumnFilters:
         return {name: getattr(self, name) for name in self.names()}
 
 
-def from_row(cls: type[T], row: AnyRow | Mapping[str, Any]) -> T:
+#: A stored row: an engine Row, or a mapping of column names (the direct pool's).
+RowLike: TypeAlias = "AnyRow | Mapping[str, Any]"
+
+
+def from_row(cls: type[T], row: RowLike) -> T:
     """`cls` (a dataclass) built from the row's columns (or a mapping's keys) named
     as its fields: the one way a stored row becomes a record."""
     m = row if isinstance(row, Mapping) else row._mapping

@@ -41,7 +41,7 @@ from .errors import Duplicate, InvalidData, NotAllowed, NotFound
 from .idempotency import key_columns, request_hash
 from .ids import STORE_CREDIT_ACCOUNT, STORE_CREDIT_TRANSACTION, new_id
 from .money import ZERO, add, format_decimal, parse_decimal, subtract
-from .records import from_row
+from .records import RowLike, from_row
 from .store_credit_records import (
     CREDIT,
     DEBIT,
@@ -72,11 +72,11 @@ class _ValidEntry:
     fingerprint: str
 
 
-def account(row: AnyRow) -> Account:
+def account(row: RowLike) -> Account:
     return from_row(Account, row)
 
 
-def _transaction(row: AnyRow) -> AccountTransaction:
+def _transaction(row: RowLike) -> AccountTransaction:
     return from_row(AccountTransaction, row)
 
 
@@ -419,20 +419,17 @@ class StoreCredit:
         v.raise_if_any()
         lowered = replace(filters, currency_code=[c.lower() for c in filters.currency_code])
 
-        async def work(conn: Tx) -> tuple[list[Account], int | None]:
-            rows, count = await store.list_accounts(
-                conn,
-                lowered.columns(),
-                q=lowered.q,
-                with_deleted=lowered.with_deleted,
-                order=page.order,
-                skip=page.skip,
-                take=page.take,
-                with_count=query.with_count,
-            )
-            return [account(row) for row in rows], count
-
-        return await self._db.run(work)
+        listed = store.list_accounts(
+            lowered.columns(),
+            q=lowered.q,
+            with_deleted=lowered.with_deleted,
+            order=page.order,
+            skip=page.skip,
+            take=page.take,
+            with_count=query.with_count,
+        )
+        rows, count = await self._db.run(listed.run, simple=listed.run_direct)
+        return [account(row) for row in rows], count
 
     async def delete(self, ids: Sequence[str]) -> list[str]:
         checked = listing.ids(ids)
@@ -589,19 +586,16 @@ class StoreCredit:
         listing.filters(v, filters.columns())
         v.raise_if_any()
 
-        async def work(conn: Tx) -> tuple[list[AccountTransaction], int | None]:
-            rows, count = await store.list_transactions(
-                conn,
-                filters.columns(),
-                with_deleted=filters.with_deleted,
-                order=page.order,
-                skip=page.skip,
-                take=page.take,
-                with_count=query.with_count,
-            )
-            return [_transaction(row) for row in rows], count
-
-        return await self._db.run(work)
+        listed = store.list_transactions(
+            filters.columns(),
+            with_deleted=filters.with_deleted,
+            order=page.order,
+            skip=page.skip,
+            take=page.take,
+            with_count=query.with_count,
+        )
+        rows, count = await self._db.run(listed.run, simple=listed.run_direct)
+        return [_transaction(row) for row in rows], count
 
     async def delete_transactions(self, ids: Sequence[str]) -> list[str]:
         """Void: each transaction's amount leaves its account's balance and totals."""

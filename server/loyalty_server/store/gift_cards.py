@@ -146,8 +146,7 @@ async def transactions_page(
     return list((await conn.execute(_transactions_page, params)).all())
 
 
-async def list_cards(
-    conn: AsyncConnection,
+def list_cards(
     columns: Mapping[str, Sequence[str]],
     *,
     q: str,
@@ -156,25 +155,20 @@ async def list_cards(
     skip: int,
     take: int,
     with_count: bool,
-) -> tuple[list[AnyRow], int | None]:
+) -> listing.PageQuery:
     """One page of the cards whose `columns` take any of their values (an empty
     sequence: no filter), `q` found in code or note, in the given order (column,
     descending), plus the total count if asked."""
-    where = listing.conditions(
+    return listing.PageQuery(
         _cards,
         columns,
+        order,
+        skip,
+        take,
+        with_count,
         q=q,
         q_columns=("code", "note"),
         with_deleted=with_deleted,
-    )
-    return await listing.list_rows(
-        conn,
-        _cards,
-        where,
-        order=order,
-        skip=skip,
-        take=take,
-        with_count=with_count,
         numeric=_NUMERIC,
     )
 

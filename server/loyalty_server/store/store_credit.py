@@ -173,8 +173,7 @@ async def has_transactions(conn: AsyncConnection, account_id: str) -> bool:
     return (await conn.execute(_has_transactions, {"account_id": account_id})).first() is not None
 
 
-async def list_accounts(
-    conn: AsyncConnection,
+def list_accounts(
     columns: Mapping[str, Sequence[str]],
     *,
     q: str,
@@ -183,22 +182,17 @@ async def list_accounts(
     skip: int,
     take: int,
     with_count: bool,
-) -> tuple[list[AnyRow], int | None]:
-    where = listing.conditions(
+) -> listing.PageQuery:
+    return listing.PageQuery(
         _accounts,
         columns,
+        order,
+        skip,
+        take,
+        with_count,
         q=q,
         q_columns=("code", "customer_id", "id"),
         with_deleted=with_deleted,
-    )
-    return await listing.list_rows(
-        conn,
-        _accounts,
-        where,
-        order=order,
-        skip=skip,
-        take=take,
-        with_count=with_count,
         numeric=frozenset({"balance"}),
     )
 
@@ -255,8 +249,7 @@ async def void_transactions(conn: AsyncConnection, ids: Sequence[str], now: date
     )
 
 
-async def list_transactions(
-    conn: AsyncConnection,
+def list_transactions(
     columns: Mapping[str, Sequence[str]],
     *,
     with_deleted: bool,
@@ -264,20 +257,15 @@ async def list_transactions(
     skip: int,
     take: int,
     with_count: bool,
-) -> tuple[list[AnyRow], int | None]:
-    where = listing.conditions(
+) -> listing.PageQuery:
+    return listing.PageQuery(
         _ledger,
         columns,
+        order,
+        skip,
+        take,
+        with_count,
         with_deleted=with_deleted,
-    )
-    return await listing.list_rows(
-        conn,
-        _ledger,
-        where,
-        order=order,
-        skip=skip,
-        take=take,
-        with_count=with_count,
         numeric=frozenset({"amount"}),
     )
 
