@@ -1,13 +1,17 @@
-"""Property-based tests of decimal parsing and input validation (domain level)."""
+"""Property-based tests of decimal parsing, input validation (domain level) and
+the wire's timestamp conversion."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 
 import pytest
+from google.protobuf import timestamp_pb2
 from hypothesis import given
 from hypothesis import strategies as st
 
+from loyalty_server.api.convert import timestamp
 from loyalty_server.domain.errors import InvalidData
 from loyalty_server.domain.money import format_decimal, parse_decimal, scale
 
@@ -112,3 +116,15 @@ def test_a_sign_the_field_refuses_keeps_the_sentence() -> None:
             "-1e2", "amount", message="amount must be a positive number", allow_negative=False
         )
     assert refused.value.message == "amount must be a positive number"
+
+
+# A day inside Timestamp's range at both ends, whatever the zone's offset.
+@given(
+    st.datetimes(datetime(1, 1, 2), datetime(9999, 12, 30), timezones=st.timezones() | st.none())
+)
+def test_timestamps_match_protobufs_own_conversion(value: datetime) -> None:
+    """convert.timestamp (integer arithmetic, for speed) agrees with
+    Timestamp.FromDatetime on every datetime, aware or naive (taken as UTC)."""
+    expected = timestamp_pb2.Timestamp()
+    expected.FromDatetime(value)
+    assert timestamp(value) == expected

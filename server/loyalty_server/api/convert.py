@@ -30,12 +30,22 @@ _MIN_SECONDS = -62135596800
 _MAX_SECONDS = 253402300799
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def timestamp(value: datetime | None) -> timestamp_pb2.Timestamp | None:
+    """An aware datetime (a naive one is taken as UTC, as Timestamp.FromDatetime
+    does) as a Timestamp. Integer arithmetic on the difference from the epoch: the
+    same result as FromDatetime in a quarter of its time, which showed in the
+    profile of ListGiftCards (four timestamps a card)."""
     if value is None:
         return None
-    ts = timestamp_pb2.Timestamp()
-    ts.FromDatetime(value)
-    return ts
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    delta = value - _EPOCH
+    return timestamp_pb2.Timestamp(
+        seconds=delta.days * 86_400 + delta.seconds, nanos=delta.microseconds * 1000
+    )
 
 
 def to_datetime(message: Message, name: str, field: str) -> datetime | None:
