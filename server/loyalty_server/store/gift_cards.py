@@ -229,5 +229,5 @@ async def debit_direct(
     """(card id, balance, status) after the one-statement debit, or None when it did
     not apply (a concurrent request that raced it included)."""
     query = DEBIT_BY_CODE_SQL if by_code else DEBIT_BY_ID_SQL
-    row = await pool.fetchone(query, params)
+    row = await pool.fetchone(query, params, row=("gift_card", by_code, params["lookup"]))
     return None if row is None else (row[0], row[1], row[2])

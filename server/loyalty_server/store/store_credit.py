@@ -316,7 +316,8 @@ async def move_direct(pool: DirectPool, row: Mapping[str, Any]) -> bool | None:
         "now": row["created_at"],
         "metadata": None if row["metadata"] is None else Json(row["metadata"]),
     }
-    return await pool.fetchone(MOVE_SQL[row["type"]], params) is not None
+    turn = ("store_credit_account", row["account_id"])
+    return await pool.fetchone(MOVE_SQL[row["type"]], params, row=turn) is not None
 
 
 _STATS_SQL = """SELECT balance, credits, debits FROM store_credit_accounts
