@@ -10,6 +10,8 @@
 #       chromium, installed here with apt-get when missing and run as root;
 #       puppeteer-core never downloads a browser): the plugin's pages and this
 #       package's customer points widget (node-adapter/plugin-app/test-browser)
+#   and the Medusa-path benchmark in quick mode on that app's packages
+#       (bench/run.sh --quick: every row, no errors; not its timings) (node-adapter/bench/test)
 # Needs: Node 20+, npm, the repo's Python venv at ../.venv (or LOYALTY_SERVER_BIN),
 # PostgreSQL on localhost:5432 (trust auth, user postgres; or MEDUSA_TEST_PG_URL).
 # Exits non-zero when anything fails. Logs of the Medusa processes go to a
@@ -34,24 +36,9 @@ if [ ! -x "$LOYALTY_SERVER_BIN" ]; then
 fi
 echo "node-adapter: node $(node --version), npm $(npm --version 2>/dev/null), server $LOYALTY_SERVER_BIN, logs $MEDUSA_LOG_DIR"
 
-step "npm install (package)"
-npm install --no-audit --no-fund --loglevel=error >"$MEDUSA_LOG_DIR/npm-install-package.log" 2>&1 \
-  || { tail -50 "$MEDUSA_LOG_DIR/npm-install-package.log"; exit 1; }
-
-step "build (copy protos, medusa plugin:build)"
-npm run --silent build >"$MEDUSA_LOG_DIR/build.log" 2>&1 || { tail -50 "$MEDUSA_LOG_DIR/build.log"; exit 1; }
-test -f .medusa/server/src/modules/loyalty/index.js || { echo "build produced no .medusa/server/src/modules/loyalty" >&2; exit 1; }
-# Medusa loads every entry of a plugin's .medusa/server/src/modules as a module
-# (a file there fails every app: "Cannot find module .../modules/<file>/index.js").
-for entry in .medusa/server/src/modules/*; do
-  [ -d "$entry" ] || { echo "node-adapter: $entry is not a module folder; only modules may live in src/modules (move it, e.g. to src/)" >&2; exit 1; }
-done
-
-step "npm pack"
-rm -f medusa-loyalty-grpc-*.tgz medusa-loyalty-grpc.tgz
-TARBALL="$(npm pack --silent 2>/dev/null | tail -1)"
-mv "$TARBALL" medusa-loyalty-grpc.tgz
-echo "packed $TARBALL -> node-adapter/medusa-loyalty-grpc.tgz"
+# shellcheck source=../test/helpers/build.sh
+source "$ADAPTER/test/helpers/build.sh"
+build_and_pack_adapter
 
 STATUS=0
 SUMMARY="$MEDUSA_LOG_DIR/summary.txt"
@@ -76,31 +63,6 @@ run_layer() { # name, dir, concurrency[, files]: runs dir/test/*.test.mjs (or th
 step "layer (a): node --test against a real loyalty-server"
 run_layer layer-a "$ADAPTER" 2
 
-install_app() { # app dir, node_modules to seed it from: installs the app with the adapter from its tarball
-  local app="$1" seed="$2"
-  if [ ! -d "$app/node_modules" ]; then
-    # The trees pin the same @medusajs/* 2.21.2 set: seed the app's node_modules
-    # with hard links of another's, so npm only adds and removes the difference.
-    cp -al "$seed" "$app/node_modules" 2>/dev/null || rm -rf "$app/node_modules"
-    rm -f "$app/node_modules/.package-lock.json"
-  fi
-  rm -rf "$app/node_modules/medusa-loyalty-grpc"
-  # A lock file left by an earlier run pins the old tarball's integrity, and npm
-  # would then install that old build from its cache: forget the adapter's entry.
-  if [ -f "$app/package-lock.json" ]; then
-    node -e 'const fs = require("fs"), f = process.argv[1], l = JSON.parse(fs.readFileSync(f, "utf8"));
-      delete (l.packages || {})["node_modules/medusa-loyalty-grpc"]; fs.writeFileSync(f, JSON.stringify(l, null, 2) + "\n")' "$app/package-lock.json"
-  fi
-  (cd "$app" && npm install --no-audit --no-fund --loglevel=error) >"$MEDUSA_LOG_DIR/npm-install-$(basename "$app").log" 2>&1 \
-    || { tail -50 "$MEDUSA_LOG_DIR/npm-install-$(basename "$app").log"; exit 1; }
-  local unpacked
-  unpacked="$(mktemp -d "$MEDUSA_LOG_DIR/tarball.XXXXXX")"
-  tar -xzf medusa-loyalty-grpc.tgz -C "$unpacked"
-  diff -rq --exclude=node_modules "$unpacked/package" "$app/node_modules/medusa-loyalty-grpc" >/dev/null \
-    || { echo "$(basename "$app") did not install the packed tarball" >&2; exit 1; }
-  rm -rf "$unpacked"
-}
-
 step "npm install (Medusa test app, adapter from its tarball)"
 install_app medusa-app "$ADAPTER/node_modules"
 
@@ -112,6 +74,9 @@ install_app plugin-app "$ADAPTER/medusa-app/node_modules"
 
 step "layer (c): @medusajs/loyalty-plugin's routes and workflows on our modules; the points program"
 run_layer layer-c "$ADAPTER/plugin-app" 1
+
+step "the Medusa benchmark in quick mode (bench/run.sh --quick --no-build: every row with calls, no errors; not its timings)"
+run_layer bench-quick "$ADAPTER/bench" 1
 
 step "chromium for layer (d) (Debian package chromium at /usr/bin/chromium)"
 CHROMIUM_OK=1

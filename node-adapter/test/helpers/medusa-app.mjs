@@ -29,11 +29,12 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
  * MEDUSA_LOG_DIR is unset, the log files `<name>-*.log`, and the bearer token
  * the app sends when the server takes API keys. Options:
  * - database, logPrefix: other names than those
+ * - app: the app's folder, when the caller is not a test file in <app>/test
  * - env: the variables every medusa process of this app gets (NODE_ENV, ...),
  *   or a function of { LOG_DIR } returning them
  */
-export function medusaTestApp(testFileUrl, name, { database, logPrefix = `${name}-`, env = {} } = {}) {
-  const app = resolve(dirname(fileURLToPath(testFileUrl)), "..")
+export function medusaTestApp(testFileUrl, name, { database, logPrefix = `${name}-`, env = {}, app: appDir } = {}) {
+  const app = appDir ?? resolve(dirname(fileURLToPath(testFileUrl)), "..")
   const snake = name.replace(/-/g, "_")
   const require = createRequire(join(app, "package.json"))
   const pg = require("pg")
@@ -104,9 +105,12 @@ export function medusaTestApp(testFileUrl, name, { database, logPrefix = `${name
       return TOKEN ? ["--api-keys", `medusa:${sha}=loyalty:read,loyalty:write`] : []
     },
 
-    /** Starts a loyalty-server that accepts the app's token; ctx.env() points the app at it. */
-    async startLoyaltyServer() {
-      ctx.loyaltyServer = await startServer({ extraArgs: ctx.loyaltyServerArgs() })
+    /**
+     * Starts a loyalty-server that accepts the app's token; ctx.env() points the app at it.
+     * Options: databaseUrl (migrated first; default a fresh SQLite file), more extraArgs.
+     */
+    async startLoyaltyServer({ databaseUrl, extraArgs = [] } = {}) {
+      ctx.loyaltyServer = await startServer({ databaseUrl, extraArgs: [...ctx.loyaltyServerArgs(), ...extraArgs] })
       return ctx.loyaltyServer
     },
 

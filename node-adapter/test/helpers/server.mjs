@@ -77,16 +77,26 @@ export function serveHelp() {
 }
 
 /**
- * Starts loyalty-server on a free port with a fresh SQLite file.
+ * Starts loyalty-server on a free port with a fresh SQLite file, or on
+ * `databaseUrl` (e.g. a PostgreSQL database of the caller's), which
+ * `loyalty-server migrate` migrates first.
  * Returns { address, port, databaseUrl, stop(), logs() }.
  */
-export async function startServer({ port, extraArgs = [], env = {}, timeoutMs = 30000, tls } = {}) {
+export async function startServer({ port, extraArgs = [], env = {}, timeoutMs = 30000, tls, databaseUrl: givenUrl } = {}) {
   const bin = serverBin()
   const dir = mkdtempSync(join(tmpdir(), "loyalty-node-test-"))
   const p = port ?? (await freePort())
   const address = `127.0.0.1:${p}`
   let output = ""
-  const databaseUrl = `sqlite:///${join(dir, "loyalty.db")}`
+  const databaseUrl = givenUrl ?? `sqlite:///${join(dir, "loyalty.db")}`
+  if (givenUrl) {
+    try {
+      execFileSync(bin, ["migrate", "--database-url", givenUrl, "--log-level", "WARNING"], { encoding: "utf8", stdio: "pipe", env: { ...process.env, ...env } })
+    } catch (e) {
+      rmSync(dir, { recursive: true, force: true })
+      throw new Error(`loyalty-server migrate failed on ${givenUrl}:\n${e.stdout ?? ""}${e.stderr ?? e.message}`)
+    }
+  }
   const child = spawn(bin, ["serve", "--listen", address, "--database-url", databaseUrl, "--grace-period", "1", ...extraArgs], {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, ...env },
