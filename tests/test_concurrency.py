@@ -145,6 +145,68 @@ def test_racing_requests_with_one_key_apply_once(stub: LoyaltyServiceStub, uid: 
     assert sum(not s.replayed for s in spent) == 1
     assert stub.RetrieveGiftCard(pb.RetrieveGiftCardRequest(id=card.id)).balance == "7"
 
+    # One key, the card named by its id and by its code at once: still one debit.
+    by_code = pb.DebitGiftCardRequest(
+        code=card.code, amount="3", currency_code="usd", idempotency_key="pay again"
+    )
+    by_id = pb.DebitGiftCardRequest(
+        id=card.id, amount="3", currency_code="usd", idempotency_key="pay again"
+    )
+    with ThreadPoolExecutor(20) as pool:
+        spent = list(
+            pool.map(
+                lambda i: stub.DebitGiftCard(by_code if i % 2 else by_id, timeout=30), range(20)
+            )
+        )
+    assert len({s.transaction.id for s in spent}) == 1
+    assert sum(not s.replayed for s in spent) == 1
+    assert stub.RetrieveGiftCard(pb.RetrieveGiftCardRequest(id=card.id)).balance == "4"
+
+
+def test_concurrent_debits_of_one_card_apply_in_order_within_its_balance(
+    stub: LoyaltyServiceStub,
+) -> None:
+    """Debits of different sizes racing on one card (PostgreSQL sends those queued
+    together in one statement): every success is one link of the ledger chain, the
+    refusals are exactly those that no longer fit, and the card ends consistent."""
+    card = stub.CreateGiftCards(
+        pb.CreateGiftCardsRequest(
+            gift_cards=[pb.CreateGiftCardInput(value="100", currency_code="usd")]
+        )
+    ).gift_cards[0]
+    amounts = [Decimal(a) for a in ["7", "0.5", "13", "2.25", "30"] * 8]
+
+    def debit(amount: Decimal) -> object:
+        return _outcome(
+            lambda: stub.DebitGiftCard(
+                pb.DebitGiftCardRequest(code=card.code, amount=str(amount), currency_code="usd"),
+                timeout=30,
+            )
+        )
+
+    with ThreadPoolExecutor(40) as pool:
+        outcomes = list(pool.map(debit, amounts))
+    spent = [o for o in outcomes if isinstance(o, pb.DebitGiftCardResponse)]
+    assert all(
+        isinstance(o, pb.DebitGiftCardResponse) or o == grpc.StatusCode.FAILED_PRECONDITION
+        for o in outcomes
+    ), outcomes
+    total = sum(Decimal(s.transaction.amount) for s in spent)
+    final = stub.RetrieveGiftCard(pb.RetrieveGiftCardRequest(id=card.id))
+    assert Decimal(final.balance) == 100 - total >= 0
+    refused = [a for a, o in zip(amounts, outcomes, strict=True) if o not in spent]
+    # A refusal came when the card held less than it asked; it holds less still now.
+    assert all(a > Decimal(final.balance) for a in refused)
+    txs = stub.ListGiftCardTransactions(
+        pb.ListGiftCardTransactionsRequest(gift_card_id=card.id, page_size=100)
+    ).gift_card_transactions
+    assert {t.id for t in txs} == {s.transaction.id for s in spent}
+    chain = list(reversed(txs))  # oldest first
+    before = Decimal(100)
+    for tx in chain:
+        assert Decimal(tx.balance_after) == before - Decimal(tx.amount)
+        before = Decimal(tx.balance_after)
+
 
 def test_racing_creates_of_one_code(stub: LoyaltyServiceStub, uid: str) -> None:
     request = pb.CreateGiftCardsRequest(

@@ -136,6 +136,7 @@ class GiftCards:
         # Funded cards move their store-credit account (see domain/store_credit.py).
         self._store_credit = credit or store_credit.StoreCredit(db)
         self.options = Options(code_prefix, code_sections)
+        self._debits = None if db.group_commit is None else store.debit_coalescer(db.group_commit)
 
     # ------------------------------------------------------------ create
 
@@ -457,25 +458,29 @@ class GiftCards:
         draft: Transaction,
         keys: dict[str, str | None],
     ) -> SpendResult | None:
-        """PostgreSQL's one-statement debit for the common case. None (a refusal, a
-        replay, a race: nothing written) leaves the request to the locking path."""
+        """PostgreSQL's group-committed debit for the common case (`pool` is not
+        used: the batch has its own connection). None (a refusal, a replay, a
+        race: nothing written) leaves the request to the locking path."""
+        assert self._debits is not None
         card_id, code = lookup
-        params = {
-            "lookup": card_id if card_id is not None else code,
-            "amount": draft.amount,
-            "currency_code": draft.currency_code,
-            "reference": draft.reference,
-            "reference_id": draft.reference_id,
-            "id": draft.id,
-            "now": draft.created_at,
-            **keys,
-        }
-        done = await store.debit_direct(pool, params, by_code=card_id is None)
+        done = await self._debits.submit(
+            {
+                "id": draft.id,
+                "by_code": card_id is None,
+                "lookup": card_id if card_id is not None else code,
+                "amount": draft.amount,
+                "currency_code": draft.currency_code,
+                "reference": draft.reference,
+                "reference_id": draft.reference_id,
+                "now": draft.created_at,
+                **keys,
+            }
+        )
         if done is None:
             return None
-        found_id, balance, status = done
+        found_id, balance = done
         tx = replace(draft, gift_card_id=found_id, balance_after=balance)
-        return SpendResult(tx, balance, status)
+        return SpendResult(tx, balance, status_after(balance))
 
     @staticmethod
     def new_balance(

@@ -39,6 +39,11 @@ log = logging.getLogger(__name__)
 Item = TypeVar("Item")
 Result = TypeVar("Result")
 
+# A cap on the calls one statement carries (and the rows it locks) at once; at 32
+# callers in bench/run.py the batches stay far below it (a batch holds the calls
+# queued meanwhile).
+MAX_BATCH = 64
+
 Statement = Callable[[psycopg.AsyncConnection[Any], list[Item]], Awaitable[list[Result | None]]]
 
 

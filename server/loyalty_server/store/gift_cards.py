@@ -11,12 +11,14 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, cast
 
+from psycopg import AsyncConnection as AsyncConnectionPG
 from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from . import listing
+from .coalesce import MAX_BATCH, Coalescer
 from .db import AnyRow
-from .direct import DirectPool, simple_case_only
+from .direct import DirectPool
 from .models import GiftCard, GiftCardTransaction
 
 _cards = cast(Table, GiftCard.__table__)
@@ -185,49 +187,105 @@ async def set_deleted_at(
     return await listing.set_deleted_at(conn, _cards, ids, deleted_at, now)
 
 
-# PostgreSQL, one statement (store/direct.py): the debit rules as a conditional
-# update (live, same currency, pending, not expired, enough balance, not funded
-# by a store-credit account (whose money it then is), key unused)
-# plus the ledger row from its RETURNING. The row lock taken by the UPDATE and
-# PostgreSQL's re-check of the WHERE on the newest row version keep a hot card
-# from being overdrawn. No row back: the caller takes the locking path, which
-# answers exactly (not found, replay, conflict, the reason a debit is refused).
-_DEBIT_SQL = """WITH card AS (
-    UPDATE gift_cards AS g
-    SET balance = g.balance - %(amount)s,
-        status = CASE WHEN g.balance - %(amount)s = 0 THEN 'redeemed' ELSE 'pending' END,
-        updated_at = %(now)s
-    WHERE g.{lookup} = %(lookup)s::text
+# PostgreSQL, group commit (store/coalesce.py): the debits queued meanwhile, of
+# any cards, several of one card included, in one statement. The cards are
+# locked in id order (every batch takes them so: no lock cycle) after the debit
+# rules that are the card's (live, pending, not funded by a store-credit account,
+# whose money it then is); then per debit the rules that are the request's (same
+# currency, not expired at its time, key unused on that card). The debits of one
+# card that pass apply in request order while their running total stays within
+# the card's balance, each ledger row with the balance after it, and the card
+# moves once by their sum: a hot card's debits cost one row update and one
+# commit per batch, not one each. A debit that does not apply returns no row and
+# wrote nothing: its caller takes the locking path, which answers exactly (not
+# found, replay, conflict, the reason it is refused). The row lock and
+# PostgreSQL's re-check of a locked row's newest version keep a card from being
+# overdrawn by another process's batch.
+DEBIT_MANY_SQL = """WITH input AS (
+    SELECT * FROM unnest(%(ids)s::text[], %(by_code)s::boolean[], %(lookups)s::text[],
+                         %(amounts)s::numeric[], %(currencies)s::text[], %(references)s::text[],
+                         %(reference_ids)s::text[], %(keys)s::text[], %(hashes)s::text[],
+                         %(nows)s::timestamptz[])
+        WITH ORDINALITY AS t(id, by_code, lookup, amount, currency_code, reference,
+                             reference_id, idempotency_key, request_hash, now, n)
+), card AS (
+    SELECT g.id, g.code, g.balance, g.currency_code, g.expires_at FROM gift_cards AS g
+    WHERE (g.id = ANY(%(lookups)s::text[]) OR g.code = ANY(%(lookups)s::text[]))
       AND g.deleted_at IS NULL
-      AND g.currency_code = %(currency_code)s::text
       AND g.status = 'pending'
-      AND (g.expires_at IS NULL OR g.expires_at > %(now)s)
-      AND g.balance >= %(amount)s
-      AND NOT EXISTS (SELECT 1 FROM store_credit_accounts s WHERE s.gift_card_id = g.id)
-      AND NOT EXISTS (
-        SELECT 1 FROM gift_card_transactions t
-        WHERE t.gift_card_id = g.id AND t.idempotency_key = %(idempotency_key)s::text)
-    RETURNING g.id, g.balance, g.status
+      AND NOT EXISTS (SELECT 1 FROM store_credit_accounts AS s WHERE s.gift_card_id = g.id)
+    ORDER BY g.id
+    FOR UPDATE OF g
+), eligible AS (
+    SELECT i.*, c.id AS card_id, c.balance AS before,
+           sum(i.amount) OVER (PARTITION BY c.id ORDER BY i.n) AS running
+    FROM input AS i
+    JOIN card AS c ON CASE WHEN i.by_code THEN c.code ELSE c.id END = i.lookup
+    WHERE i.currency_code = c.currency_code
+      AND (c.expires_at IS NULL OR c.expires_at > i.now)
+      AND NOT EXISTS (SELECT 1 FROM gift_card_transactions AS t
+                      WHERE t.gift_card_id = c.id AND t.idempotency_key = i.idempotency_key)
+), applied AS (
+    SELECT * FROM eligible WHERE running <= before
+), total AS (
+    SELECT card_id, sum(amount) AS amount, max(now) AS now FROM applied GROUP BY card_id
+), updated AS (
+    UPDATE gift_cards AS g
+    SET balance = g.balance - total.amount,
+        status = CASE WHEN g.balance - total.amount = 0 THEN 'redeemed' ELSE 'pending' END,
+        updated_at = total.now
+    FROM total WHERE g.id = total.card_id
+    RETURNING g.id
 ), ledger AS (
     INSERT INTO gift_card_transactions
         (id, gift_card_id, type, amount, currency_code, balance_after, reference,
          reference_id, idempotency_key, request_hash, created_at)
-    SELECT %(id)s::text, card.id, 'debit', %(amount)s, %(currency_code)s::text, card.balance,
-           %(reference)s::text, %(reference_id)s::text, %(idempotency_key)s::text,
-           %(request_hash)s::text, %(now)s
-    FROM card
+    SELECT a.id, a.card_id, 'debit', a.amount, a.currency_code, a.before - a.running,
+           a.reference, a.reference_id, a.idempotency_key, a.request_hash, a.now
+    FROM applied AS a JOIN updated AS u ON u.id = a.card_id
 )
-SELECT id, balance, status FROM card"""
-DEBIT_BY_ID_SQL = _DEBIT_SQL.format(lookup="id")
-DEBIT_BY_CODE_SQL = _DEBIT_SQL.format(lookup="code")
+SELECT a.n, a.card_id, a.before - a.running
+FROM applied AS a JOIN updated AS u ON u.id = a.card_id"""
+
+# Item field -> the statement's array parameter.
+_DEBIT_ARRAYS = {
+    "id": "ids",
+    "by_code": "by_code",
+    "lookup": "lookups",
+    "amount": "amounts",
+    "currency_code": "currencies",
+    "reference": "references",
+    "reference_id": "reference_ids",
+    "idempotency_key": "keys",
+    "request_hash": "hashes",
+    "now": "nows",
+}
 
 
-@simple_case_only
-async def debit_direct(
-    pool: DirectPool, params: dict[str, Any], *, by_code: bool
-) -> tuple[str, Decimal, str] | None:
-    """(card id, balance, status) after the one-statement debit, or None when it did
-    not apply (a concurrent request that raced it included)."""
-    query = DEBIT_BY_CODE_SQL if by_code else DEBIT_BY_ID_SQL
-    row = await pool.fetchone(query, params, row=("gift_card", by_code, params["lookup"]))
-    return None if row is None else (row[0], row[1], row[2])
+async def debit_many(
+    conn: AsyncConnectionPG[Any], items: list[dict[str, Any]]
+) -> list[tuple[str, Decimal] | None]:
+    """Each debit's (card id, card balance after it), or None where it did not apply.
+
+    An item has the fields of _DEBIT_ARRAYS (`lookup` is the card's code when
+    `by_code`, else its id); no two items share a card and an idempotency key.
+    Raises direct.Contended (nothing written) when a concurrent request raced one.
+    """
+    params = {array: [item[field] for item in items] for field, array in _DEBIT_ARRAYS.items()}
+    cursor = await conn.execute(DEBIT_MANY_SQL, params, prepare=True)
+    found: list[tuple[str, Decimal] | None] = [None] * len(items)
+    for n, card_id, balance in await cursor.fetchall():
+        found[n - 1] = (card_id, balance)
+    return found
+
+
+def debit_coalescer(pool: DirectPool) -> Coalescer[dict[str, Any], tuple[str, Decimal]]:
+    """Sends concurrent one-statement debits together (see DEBIT_MANY_SQL);
+    `pool` is Database.group_commit. Two debits with one key on one card never
+    share a batch (the first's ledger row decides the second: a replay)."""
+    return Coalescer(
+        pool,
+        debit_many,
+        key=lambda item: (item["lookup"], item["idempotency_key"] or item["id"]),
+        max_batch=MAX_BATCH,
+    )

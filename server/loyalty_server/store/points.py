@@ -15,7 +15,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from .coalesce import Coalescer
+from .coalesce import MAX_BATCH, Coalescer
 from .db import AnyRow
 from .direct import DirectPool, simple_case_only
 from .models import PointAccount, PointAdjustment
@@ -274,11 +274,6 @@ async def adjust_many(
     ]
 
 
-# A cap on the rows one statement locks at once; at 32 callers in bench/run.py
-# the batches stay far below it (a batch holds the calls queued meanwhile).
-MAX_COALESCED = 64
-
-
 def adjustment_coalescer(
     pool: DirectPool, *, floor: Decimal, ceiling: Decimal, history: int
 ) -> Coalescer[dict[str, Any], Adjusted]:
@@ -289,7 +284,7 @@ def adjustment_coalescer(
         pool,
         partial(adjust_many, floor=floor, ceiling=ceiling, history=history),
         key=itemgetter("customer_id"),
-        max_batch=MAX_COALESCED,
+        max_batch=MAX_BATCH,
     )
 
 
