@@ -188,11 +188,13 @@ def test_metrics_count_real_calls(
     )
     assert total(after, "loyalty_db_pool_in_use") == 0  # every connection back
     if backend == "postgres":
-        # AdjustPoints goes through group commit there: each call in some batch (a
-        # replay may be tried there too before the locking path answers it).
+        # AdjustPoints and DebitGiftCard go through group commit there: each call
+        # in some batch (2 or 3 adjustments, 2 debits: a replay may be tried there
+        # too before the locking path answers it).
         assert delta("loyalty_group_commit_batch_size_count") >= 1
-        assert 2 <= delta("loyalty_group_commit_batch_size_sum") <= 3
+        assert 4 <= delta("loyalty_group_commit_batch_size_sum") <= 5
         assert value(after, "loyalty_db_pool_size", pool="group_commit") == 1
+        assert value(after, "loyalty_db_pool_size", pool="debit_group_commit") == 1
     else:
         assert delta("loyalty_db_pool_wait_seconds_count", pool="sqlite") >= 5
 

@@ -136,7 +136,8 @@ class GiftCards:
         # Funded cards move their store-credit account (see domain/store_credit.py).
         self._store_credit = credit or store_credit.StoreCredit(db)
         self.options = Options(code_prefix, code_sections)
-        self._debits = None if db.group_commit is None else store.debit_coalescer(db.group_commit)
+        pool = db.debit_group_commit
+        self._debits = None if pool is None else store.debit_coalescer(pool)
 
     # ------------------------------------------------------------ create
 

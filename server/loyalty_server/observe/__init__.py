@@ -124,7 +124,12 @@ class Observability:
                 telemetry.wrap_wait = _sqlite_wait(self.metrics)
         if not self.enabled:
             return
-        for name, pool in (("direct", db.direct), ("group_commit", db.group_commit)):
+        pools = (
+            ("direct", db.direct),
+            ("group_commit", db.group_commit),
+            ("debit_group_commit", db.debit_group_commit),
+        )
+        for name, pool in pools:
             if pool is not None:
                 _watch_direct_pool(name, pool, self.metrics, self.tracing)
 

@@ -281,7 +281,7 @@ async def debit_many(
 
 def debit_coalescer(pool: DirectPool) -> Coalescer[dict[str, Any], tuple[str, Decimal]]:
     """Sends concurrent one-statement debits together (see DEBIT_MANY_SQL);
-    `pool` is Database.group_commit. Two debits with one key on one card never
+    `pool` is Database.debit_group_commit. Two debits with one key on one card never
     share a batch (the first's ledger row decides the second: a replay)."""
     return Coalescer(
         pool,
