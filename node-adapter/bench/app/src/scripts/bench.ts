@@ -17,6 +17,7 @@ import { writeFileSync } from "fs"
 import { dirname } from "path"
 import { loadavg } from "os"
 import { performance } from "perf_hooks"
+import { Client } from "pg"
 import type { ExecArgs } from "@medusajs/framework/types"
 import type { ILoyaltyModuleService, IStoreCreditModuleService } from "medusa-loyalty-grpc"
 import { closedLoop, interleaved, type Limit, type Op, type RowResult, type Side } from "./bench-measure"
@@ -44,6 +45,14 @@ type BenchConfig = {
   customers: number
   gift_cards: number
   spread_accounts: number
+  /**
+   * The database the module under test writes (ours: the loyalty server's;
+   * the plugin: Medusa's), as a pg URL, and the tables to VACUUM (ANALYZE)
+   * after each bulk write and before the rows that follow (null: all), as
+   * pgbench and bench/run.py do, so autovacuum does not start in a window.
+   */
+  vacuum_url: string
+  vacuum_tables: string[] | null
 }
 
 /** One store-credit movement, as the plugin's contract takes it (amount as a decimal string). */
@@ -88,6 +97,20 @@ export type Overhead = {
 
 export type Growth = { account: string; method: string; transactions: number; seconds: number }
 
+/** retrieveAccountStats on an account at the lowest tier and one at the highest, one caller alternating between them. */
+export type StatsFlat = {
+  low_tier: number
+  high_tier: number
+  /** The two accounts' transactions when measured. */
+  low_tx: number
+  high_tx: number
+  low: Side
+  high: Side
+  seconds: number
+  p50_ratio: number
+  mean_ratio: number
+}
+
 export type BenchResult = {
   mode: Mode
   started_at: string
@@ -99,6 +122,8 @@ export type BenchResult = {
   rows: Row[]
   overhead: Overhead[]
   growth: Growth[]
+  stats_flat: StatsFlat | null
+  vacuum_seconds: number
 }
 
 const MAX_BATCH = 1000 // items per CreditAccounts call the server takes
@@ -129,6 +154,8 @@ export default async function bench({ container, args }: ExecArgs): Promise<void
     rows: [],
     overhead: [],
     growth: [],
+    stats_flat: null,
+    vacuum_seconds: 0,
   }
   const surface = config.mode === "ours" ? "adapter" : "plugin"
   /** Measures one row; `tier` names the tier and reads its account's transactions now. */
@@ -139,6 +166,19 @@ export default async function bench({ container, args }: ExecArgs): Promise<void
     result.rows.push(done)
     log(`${op} ${target} x${callers}: ${r.ops} ops, ${r.ops_per_s}/s, p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms, errors ${r.errors}${r.first_error ? ` (${r.first_error})` : ""}`)
     return done
+  }
+
+  /** VACUUM (ANALYZE) of the module's tables (BenchConfig.vacuum_url). */
+  const vacuum = async () => {
+    const t0 = performance.now()
+    const client = new Client({ connectionString: config.vacuum_url })
+    await client.connect()
+    try {
+      await client.query(config.vacuum_tables ? `VACUUM (ANALYZE) ${config.vacuum_tables.map((t) => `"${t}"`).join(", ")}` : "VACUUM (ANALYZE)")
+    } finally {
+      await client.end()
+    }
+    result.vacuum_seconds = round(result.vacuum_seconds + (performance.now() - t0) / 1000)
   }
 
   if (config.mode === "ours") {
@@ -179,6 +219,7 @@ export default async function bench({ container, args }: ExecArgs): Promise<void
     )
     const accountIds = accounts.map((a) => a.id)
     await storeCredit.creditAccounts(accountIds.map((id, k) => ({ account_id: id, amount: "100000.00", reference: "bench", reference_id: `seed_${k}` })))
+    await vacuum()
     log(`setup: ${customers.length} customers, ${cardIds.length} gift cards, ${accountIds.length} accounts in ${((performance.now() - t0) / 1000).toFixed(1)} s`)
 
     const adjust: Op = () =>
@@ -243,8 +284,10 @@ export default async function bench({ container, args }: ExecArgs): Promise<void
     const debitAccount = (await ledger.createStoreCreditAccounts({ currency_code: "usd", code: `BENCH-DEBIT-${stamp}` })).id
     const creditAccount = (await ledger.createStoreCreditAccounts({ currency_code: "usd", code: `BENCH-CREDIT-${stamp}` })).id
     // Transactions and balance (in cents) each account should have, checked against the module.
-    const count = { [debitAccount]: 0, [creditAccount]: 0 }
-    const cents = { [debitAccount]: 0, [creditAccount]: 0 }
+    // Grown to the lowest tier only, for the interleaved flatness check at the highest.
+    const lowAccount = (await ledger.createStoreCreditAccounts({ currency_code: "usd", code: `BENCH-LOW-${stamp}` })).id
+    const count = { [debitAccount]: 0, [creditAccount]: 0, [lowAccount]: 0 }
+    const cents = { [debitAccount]: 0, [creditAccount]: 0, [lowAccount]: 0 }
     let seq = 0
     const entry = (account: string, amount: string, what: string): Entry => ({
       account_id: account,
@@ -303,13 +346,14 @@ export default async function bench({ container, args }: ExecArgs): Promise<void
     }
 
     for (const tier of config.tiers) {
-      for (const account of [debitAccount, creditAccount]) {
+      for (const account of tier === config.tiers[0] ? [debitAccount, creditAccount, lowAccount] : [debitAccount, creditAccount]) {
         if (count[account] > tier) {
           throw new Error(`tier ${tier}: the account already has ${count[account]} transactions (tiers too close for tier_writes)`)
         }
         await grow(account, tier - count[account])
         await check(account)
       }
+      await vacuum()
       const label = `one account, ${tier.toLocaleString("en-US")} tx`
       for (const callers of config.callers) {
         await row("retrieveAccountStats", label, callers, { seconds: config.seconds }, () => ledger.retrieveAccountStats({ account_id: debitAccount }), {
@@ -326,5 +370,24 @@ export default async function bench({ container, args }: ExecArgs): Promise<void
       await check(debitAccount)
       await check(creditAccount)
     }
+
+    // The flatness check: one caller alternating between the account at the lowest
+    // tier and the one at the highest, so both reads see the same machine load.
+    const low = config.tiers[0]
+    const high = config.tiers[config.tiers.length - 1]
+    const stats = (account: string): Op => () => ledger.retrieveAccountStats({ account_id: account })
+    const r = await interleaved(stats(lowAccount), stats(debitAccount), config.overhead_seconds, config.warmup)
+    result.stats_flat = {
+      low_tier: low,
+      high_tier: high,
+      low_tx: count[lowAccount],
+      high_tx: count[debitAccount],
+      low: r.a,
+      high: r.b,
+      seconds: r.seconds,
+      p50_ratio: round(r.b.p50_ms / r.a.p50_ms),
+      mean_ratio: round(r.b.mean_ms / r.a.mean_ms),
+    }
+    log(`stats flat: p50 ${r.b.p50_ms} ms at ${count[debitAccount]} tx vs ${r.a.p50_ms} ms at ${count[lowAccount]} tx (x${result.stats_flat.p50_ratio})`)
   }
 }
