@@ -133,3 +133,41 @@ def test_quick_benchmark_end_to_end(tmp_path: Path) -> None:
     assert name_in_log
     ours = name_in_log[0].split("database ")[1].split(";")[0]
     assert ours not in {row[0] for row in rows}
+
+
+@pytest.mark.postgres
+def test_quick_profile_reports_time_by_layer(tmp_path: Path) -> None:
+    """`--profile` samples the real server with py-spy in each measured window and
+    reports the share of its time per layer, the SQL and conversion among them."""
+    admin = _admin_url()
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "run.py"),
+            "--quick",
+            "--profile",
+            "--duration",
+            "2",
+            "--scenarios",
+            "adjust,list",
+            "--no-readscale",
+            "--no-sqlite",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=170,
+        env={**os.environ, "LOYALTY_BENCH_PG_URL": admin},
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    [report_path] = tmp_path.glob("*.json")
+    results = {r["scenario"]: r for r in json.loads(report_path.read_text())["results"]}
+    for scenario in ("empty", "adjust", "list"):
+        layers = results[scenario]["profile"]
+        assert abs(sum(layers.values()) - 1) < 0.01, layers
+        assert results[scenario]["profile_samples"] >= 50, results[scenario]
+    assert results["list"]["profile"].get("SQL: psycopg", 0) > 0
+    assert results["list"]["profile"].get("conversion", 0) > 0
+    assert "empty" in {p.stem.split("-")[0] for p in (tmp_path).glob("*-profile/*.txt")}
+    assert "server time by layer" in done.stdout

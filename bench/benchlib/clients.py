@@ -164,7 +164,11 @@ class Clients:
                 round(database_cpu_between(db0, db1) / ops * 1e6, 1) if ops else None
             ),
             "machine_cpu_busy": round(busy, 3),
-            **({"profile": profile} if profile is not None else {}),
+            **(
+                {"profile": profile[0], "profile_samples": profile[1]}
+                if profile is not None
+                else {}
+            ),
         }
 
     def cpu(self) -> float:

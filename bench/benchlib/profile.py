@@ -18,6 +18,7 @@ own: its time lands on the Python frame that called it.
 
 from __future__ import annotations
 
+import math
 import shutil
 import subprocess
 import sys
@@ -53,15 +54,25 @@ RULES: tuple[tuple[str, tuple[str, ...], tuple[str, ...] | None], ...] = (
     ),
     ("servicer", ("loyalty_server/api/",), None),
     ("logging", ("logging/",), None),
-    ("gRPC", ("grpc/",), None),
-    ("asyncio", ("asyncio/",), None),
+    ("gRPC (Python)", ("grpc/",), None),
+    ("asyncio (Python)", ("asyncio/",), None),
 )
 OTHER = "other"
 
 
+# A sample whose innermost Python frame is the event loop running a callback is
+# in C code that callback runs: gRPC's core (cygrpc: reading, parsing and
+# writing calls) and asyncio's C task machinery; py-spy cannot tell them apart
+# without native stacks.
+C_CALLBACKS = "gRPC core + asyncio C (loop callbacks)"
+
+
 def layer_of(stack: str) -> str:
     """The layer of one collapsed stack ("frame;frame;...;leaf")."""
-    for frame in reversed(stack.split(";")):
+    frames = stack.split(";")
+    if frames[-1].startswith("Handle._run (") and "asyncio/events.py" in frames[-1]:
+        return C_CALLBACKS
+    for frame in reversed(frames):
         # A frame reads "function (path/file.py:line)".
         function, _, where = frame.partition(" (")
         for layer, files, functions in RULES:
@@ -70,15 +81,17 @@ def layer_of(stack: str) -> str:
     return OTHER
 
 
-def layers(raw: str) -> dict[str, float]:
-    """Shares of the samples per layer, from py-spy's raw (collapsed) output."""
+def layers(raw: str) -> tuple[dict[str, float], int]:
+    """Shares of the samples per layer, and the number of samples, from py-spy's
+    raw (collapsed) output."""
     counts: Counter[str] = Counter()
     for line in raw.splitlines():
         stack, _, count = line.rpartition(" ")
         if stack and count.isdigit():
             counts[layer_of(stack)] += int(count)
     total = sum(counts.values())
-    return {k: round(v / total, 3) for k, v in counts.most_common()} if total else {}
+    shares = {k: round(v / total, 3) for k, v in counts.most_common()} if total else {}
+    return shares, total
 
 
 class Profiler:
@@ -97,7 +110,7 @@ class Profiler:
         options = {
             "--pid": str(self.server_pid),
             "--rate": str(self.rate),
-            "--duration": str(max(1, round(seconds))),
+            "--duration": str(max(1, math.ceil(seconds))),
             "--format": "raw",
             "--output": str(self.path),
         }
@@ -108,7 +121,7 @@ class Profiler:
             stderr=subprocess.PIPE,
         )
 
-    def finish(self) -> dict[str, float]:
+    def finish(self) -> tuple[dict[str, float], int]:
         assert self.proc is not None and self.path is not None
         _, err = self.proc.communicate(timeout=60)
         if self.proc.returncode != 0 or not self.path.exists():

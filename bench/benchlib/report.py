@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .profile import C_CALLBACKS, OTHER, RULES
 from .scenarios import SCENARIOS
 
 
@@ -242,6 +243,22 @@ def markdown(report: dict[str, Any]) -> str:
                 f"| {SCENARIOS[r['scenario']]} | {r['callers']} | {r['ops_per_s']:,.0f} | "
                 f"{_fmt(r.get('p50_ms'))} | {_fmt(r.get('p99_ms'))} | {_fmt(r.get('max_ms'))} | "
                 f"{_fmt(r.get('vs_empty_rpc'), 2)} | {errors} |"
+            )
+    profiled = [r for r in report["results"] if r.get("profile")]
+    if profiled:
+        names = [C_CALLBACKS] + [layer for layer, _, _ in RULES] + [OTHER]
+        lines += [
+            "",
+            "Server time by layer (--profile: py-spy samples holding the GIL, % of them):",
+            "",
+            "| scenario | callers | samples | " + " | ".join(names) + " |",
+            "|---|---:|---:|" + "---:|" * len(names),
+        ]
+        for r in profiled:
+            shares = " | ".join(f"{r['profile'].get(n, 0):.0%}" for n in names)
+            lines.append(
+                f"| {SCENARIOS.get(r['scenario'], r['scenario'])} | {r['callers']} | "
+                f"{r.get('profile_samples', '-')} | {shares} |"
             )
     lines += ["", "| target | measured | met |", "|---|---|---|"]
     for name, target in report["summary"]["targets"].items():
