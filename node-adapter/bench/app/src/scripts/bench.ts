@@ -11,7 +11,10 @@
 // Ledger tiers (both): one account for debits and stats reads, one for credits,
 // each grown to every tier's number of transactions; at each tier
 // retrieveAccountStats (timed window), debitAccounts and creditAccounts (a
-// fixed number of calls, so the account stays near the tier), at each caller count.
+// fixed number of calls, so the account stays near the tier), at each caller
+// count; then one caller alternating stats reads between an account left at
+// the lowest tier and the debit account (flatness under the same load).
+// The module's tables get a VACUUM (ANALYZE) after each bulk write.
 import { randomUUID } from "crypto"
 import { writeFileSync } from "fs"
 import { dirname } from "path"
