@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The Medusa-path benchmark (issue 18), one command from a fresh clone:
-#   node-adapter/bench/run.sh            full run (about 4 minutes on 2 cores, after the install)
+#   node-adapter/bench/run.sh            full run (about 3.5 minutes on 2 cores, build included, once npm has its packages)
 #   node-adapter/bench/run.sh --quick    smoke run: small counts, short windows
 # Builds and packs the adapter and installs the plugin test app as
 # scripts/test.sh does (test/helpers/build.sh), links the bench app
