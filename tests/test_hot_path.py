@@ -144,6 +144,73 @@ def test_group_commit_mixes_calls_with_and_without_history(
         assert response.history[0].id == response.id
 
 
+def test_concurrent_reads_each_get_their_own_answer(stub: LoyaltyServiceStub, uid: str) -> None:
+    """Balance and stats reads racing (PostgreSQL sends those queued together in one
+    statement): each answer is its own customer's or account's, history or not,
+    held points counted, an unknown customer at zero and an unknown account
+    NOT_FOUND, whatever else shares its batch."""
+    customers = [f"cus_read_{uid}_{i:02d}" for i in range(12)]
+    for i, customer in enumerate(customers):
+        for delta in range(1, i + 2):
+            stub.AdjustPoints(
+                pb.AdjustPointsRequest(customer_id=customer, delta=str(delta)), timeout=10
+            )
+    stub.HoldPoints(pb.HoldPointsRequest(customer_id=customers[3], points="4"), timeout=10)
+    account = stub.CreateStoreCreditAccounts(
+        pb.CreateStoreCreditAccountsRequest(
+            accounts=[pb.CreateStoreCreditAccountInput(customer_id=uid, currency_code="usd")]
+        ),
+        timeout=10,
+    ).accounts[0]
+    stub.CreditAccounts(
+        pb.CreditAccountsRequest(
+            credits=[pb.AccountEntryInput(account_id=account.id, amount="12.5")]
+        ),
+        timeout=10,
+    )
+    calls: list[Callable[[], Any]] = []
+    for round_ in range(4):
+        for i, customer in enumerate(customers):
+            calls.append(
+                lambda c=customer, h=(i + round_) % 2 == 0: stub.GetPointsBalance(
+                    pb.GetPointsBalanceRequest(customer_id=c, include_history=h), timeout=30
+                )
+            )
+        calls.append(
+            lambda: stub.GetPointsBalance(
+                pb.GetPointsBalanceRequest(customer_id=f"cus_read_{uid}_none"), timeout=30
+            )
+        )
+        calls.append(
+            lambda: stub.RetrieveAccountStats(
+                pb.RetrieveAccountStatsRequest(account_id=account.id), timeout=30
+            )
+        )
+        calls.append(
+            lambda: stub.RetrieveAccountStats(
+                pb.RetrieveAccountStatsRequest(account_id=f"sc_acc_{uid}_none"), timeout=30
+            )
+        )
+    for reply in _parallel(calls, threads=32):
+        if isinstance(reply, pb.RetrieveAccountStatsResponse):
+            assert (reply.id, reply.balance, reply.credits) == (account.id, "12.5", "12.5")
+            continue
+        if isinstance(reply, grpc.RpcError):
+            assert reply.code() == grpc.StatusCode.NOT_FOUND, reply
+            assert "_none" in (reply.details() or ""), reply
+            continue
+        assert isinstance(reply, pb.GetPointsBalanceResponse), reply
+        if reply.customer_id.endswith("_none"):
+            assert (reply.balance, len(reply.history)) == ("0", 0)
+            continue
+        i = customers.index(reply.customer_id)
+        assert reply.balance == str((i + 1) * (i + 2) // 2)
+        assert reply.held == ("4" if i == 3 else "0")
+        if reply.history:
+            assert [h.delta for h in reply.history] == [str(d) for d in range(i + 1, 0, -1)]
+            assert {h.customer_id for h in reply.history} == {reply.customer_id}
+
+
 def test_refusals_are_the_locking_paths_answers(stub: LoyaltyServiceStub, uid: str) -> None:
     customer = f"cus_ref_{uid}"
     with pytest.raises(grpc.RpcError) as first:

@@ -240,6 +240,7 @@ class Points:
                 db.group_commit, floor=self._floor, ceiling=MAX_BALANCE, history=HISTORY_LIMIT
             )
         )
+        self._balances = None if db.direct is None else store.balance_reader(db.direct)
 
     async def adjust(self, request: AdjustmentRequest, *, include_history: bool) -> AdjustResult:
         valid = _validate(request)
@@ -373,9 +374,12 @@ class Points:
         now = datetime.now(UTC)
 
         async def read(pool: DirectPool) -> Balance:
-            """PostgreSQL: balance, held and history in one statement on the lean pool."""
-            found = await store.balance_direct(
-                pool, customer_id, history=HISTORY_LIMIT if include_history else 0, now=now
+            """PostgreSQL: balance, held and history in one statement on the lean
+            pool, with the other reads queued meanwhile (`pool` is the reader's)."""
+            assert self._balances is not None
+            history = HISTORY_LIMIT if include_history else 0
+            found = await self._balances.submit(
+                {"customer_id": customer_id, "history": history, "now": now}
             )
             if found is None:
                 return Balance(customer_id, ZERO, None, [])

@@ -287,6 +287,7 @@ class StoreCredit:
 
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._stats = None if db.direct is None else store.stats_reader(db.direct)
 
     # -------------------------------------------------------------- accounts
 
@@ -391,7 +392,9 @@ class StoreCredit:
         account_id = _required_id(account_id, "account_id")
 
         async def read(pool: DirectPool) -> Stats:
-            found = await store.stats_direct(pool, account_id)
+            # With the other reads queued meanwhile (`pool` is the reader's).
+            assert self._stats is not None
+            found = await self._stats.submit(account_id)
             if found is None:
                 raise not_found(account_id)
             return Stats(account_id, *found)

@@ -6,9 +6,13 @@ commit (one WAL flush) instead of one each; in bench/run.py that halves the
 server CPU AdjustPoints spends beyond an empty RPC. A call that finds no
 statement in flight goes alone at once, so a quiet server adds no latency.
 
+Reads coalesce the same way (one SELECT for the point reads queued meanwhile,
+`key=None`): one round trip and one statement in PostgreSQL serve them all.
+
 The rules that keep each call's write its own:
 - A batch holds at most one item per `key` (PostgreSQL cannot update one row
   twice in one statement); a second item for the same key waits for the next batch.
+  Without a key (reads), any number of items share a batch, up to `max_batch`.
 - The statement commits as a whole or not at all. Its result is None for an item
   it did not apply, and for every item when it lost a race (`Contended`: nothing
   of it was written); those callers then take the locking path on their own.
@@ -77,13 +81,15 @@ class Coalescer(Generic[Item, Result]):
         pool: DirectPool,
         statement: Statement[Item, Result],
         *,
-        key: Callable[[Item], Hashable],
+        key: Callable[[Item], Hashable] | None,
         max_batch: int,
+        group_commit: bool = True,
     ) -> None:
         self._pool = pool
         self._statement = statement
         self._key = key
         self._max_batch = max_batch
+        self._group_commit = group_commit  # a write: its batches are group commit's metric
         self._queue: list[_Call[Item, Result]] = []
         # At most one flush waits for the slot; whoever queues finds it there.
         self._waiting: asyncio.Task[None] | None = None
@@ -118,7 +124,7 @@ class Coalescer(Generic[Item, Result]):
         for call in self._queue:
             if call.waiter.done():  # its caller gave up before it was sent
                 continue
-            key = self._key(call.item)
+            key = call if self._key is None else self._key(call.item)
             if len(batch) < self._max_batch and key not in keys:
                 keys.add(key)
                 batch.append(call)
@@ -137,7 +143,8 @@ class Coalescer(Generic[Item, Result]):
                     self._start_flush()
                 if not batch:
                     return
-                telemetry.group_commit_batch(len(batch))
+                if self._group_commit:
+                    telemetry.group_commit_batch(len(batch))
                 self._cancel_when_abandoned(batch)
                 async with self._pool.connection() as conn:
                     results = await self._statement(conn, [call.item for call in batch])

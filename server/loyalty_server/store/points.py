@@ -363,48 +363,53 @@ async def adjust_batch_direct(
         return None
 
 
-# PostgreSQL read (store/direct.py): the balance, what unexpired holds reserve
-# (looked up only when the row says something is held) and, optionally, the last
-# N adjustments in one statement, so all come from one snapshot.
-_BALANCE_SQL = """SELECT a.balance, a.updated_at, h.id, h.delta, h.reason, h.balance_after,
-       h.created_at,
+# PostgreSQL read, coalesced (store/coalesce.py): for each customer of the batch
+# the balance, what unexpired holds reserve (looked up only when the row says
+# something is held) and the last N adjustments (N may be 0), in one statement:
+# each from one snapshot. A customer without an account returns no row.
+_BALANCES_SQL = """SELECT c.n, a.balance, a.updated_at, h.id, h.delta, h.reason,
+       h.balance_after, h.created_at,
        CASE WHEN a.held = 0 THEN 0 ELSE (
            SELECT COALESCE(sum(p.points), 0) FROM point_holds AS p
            WHERE p.customer_id = a.customer_id AND p.status = 'active'
-             AND p.expires_at > %(now)s) END
-FROM point_accounts AS a
+             AND p.expires_at > c.now) END
+FROM unnest(%(customers)s::text[], %(limits)s::int[], %(nows)s::timestamptz[])
+    WITH ORDINALITY AS c(customer_id, history, now, n)
+JOIN point_accounts AS a ON a.customer_id = c.customer_id
 LEFT JOIN LATERAL (
     SELECT id, delta, reason, balance_after, created_at, seq FROM point_adjustments
-    WHERE customer_id = a.customer_id ORDER BY seq DESC LIMIT %(limit)s
+    WHERE customer_id = a.customer_id ORDER BY seq DESC LIMIT c.history
 ) AS h ON true
-WHERE a.customer_id = %(customer_id)s::text
-ORDER BY h.seq DESC"""
+ORDER BY c.n, h.seq DESC"""
+
+#: A customer's (balance, held now, updated_at, last adjustments newest first).
+BalanceRead = tuple[Decimal, Decimal, datetime, list[dict[str, Any]]]
 
 
-async def balance_direct(
-    pool: DirectPool, customer_id: str, *, history: int, now: datetime
-) -> tuple[Decimal, Decimal, datetime, list[dict[str, Any]]] | None:
-    """(balance, held at `now`, updated_at, last `history` adjustments newest
-    first), or None when the customer has no account."""
-    async with pool.connection() as conn:
-        cursor = await conn.execute(
-            _BALANCE_SQL,
-            {"customer_id": customer_id, "limit": history, "now": now},
-            prepare=True,
-        )
-        rows = await cursor.fetchall()
-    if not rows:
-        return None
-    entries = [
-        {
-            "id": r[2],
-            "customer_id": customer_id,
-            "delta": r[3],
-            "reason": r[4],
-            "balance_after": r[5],
-            "created_at": r[6].astimezone(UTC),
-        }
-        for r in rows
-        if r[2] is not None
-    ]
-    return rows[0][0], rows[0][7], rows[0][1].astimezone(UTC), entries
+async def balances_many(
+    conn: AsyncConnectionPG[Any], items: list[dict[str, Any]]
+) -> list[BalanceRead | None]:
+    """For each item (customer_id, history: how many adjustments, now: for holds),
+    what BalanceRead says, or None when the customer has no account."""
+    params = {
+        "customers": [i["customer_id"] for i in items],
+        "limits": [i["history"] for i in items],
+        "nows": [i["now"] for i in items],
+    }
+    cursor = await conn.execute(_BALANCES_SQL, params, prepare=True)
+    found: list[BalanceRead | None] = [None] * len(items)
+    for n, balance, updated_at, *entry, held in await cursor.fetchall():
+        read = found[n - 1]
+        if read is None:
+            read = found[n - 1] = (balance, held, updated_at.astimezone(UTC), [])
+        if entry[0] is not None:
+            adjustment = dict(zip(_HISTORY_FIELDS[1:], entry, strict=True))
+            adjustment["customer_id"] = items[n - 1]["customer_id"]
+            adjustment["created_at"] = adjustment["created_at"].astimezone(UTC)
+            read[3].append(adjustment)
+    return found
+
+
+def balance_reader(pool: DirectPool) -> Coalescer[dict[str, Any], BalanceRead]:
+    """Sends concurrent GetPointsBalance reads together (see balances_many)."""
+    return Coalescer(pool, balances_many, key=None, max_batch=MAX_BATCH, group_commit=False)

@@ -12,11 +12,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, cast
 
+from psycopg import AsyncConnection as AsyncConnectionPG
 from psycopg.types.json import Json
 from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from . import listing
+from .coalesce import MAX_BATCH, Coalescer
 from .db import AnyRow
 from .direct import DirectPool, simple_case_only
 from .models import GiftCard, StoreCreditAccount, StoreCreditTransaction
@@ -320,13 +322,28 @@ async def move_direct(pool: DirectPool, row: Mapping[str, Any]) -> bool | None:
     return await pool.fetchone(MOVE_SQL[row["type"]], params, row=turn) is not None
 
 
-_STATS_SQL = """SELECT balance, credits, debits FROM store_credit_accounts
-WHERE id = %(id)s::text AND deleted_at IS NULL"""
+# PostgreSQL read, coalesced (store/coalesce.py): the stats of every account of
+# the batch in one primary-key lookup each; an unknown or deleted account
+# returns no row.
+_STATS_SQL = """SELECT c.n, a.balance, a.credits, a.debits
+FROM unnest(%(ids)s::text[]) WITH ORDINALITY AS c(id, n)
+JOIN store_credit_accounts AS a ON a.id = c.id AND a.deleted_at IS NULL"""
+
+#: (balance, credits, debits) of a live account.
+StatsRead = tuple[Decimal, Decimal, Decimal]
 
 
-async def stats_direct(
-    pool: DirectPool, account_id: str
-) -> tuple[Decimal, Decimal, Decimal] | None:
-    """(balance, credits, debits) of a live account: one primary-key read."""
-    row = await pool.fetchone(_STATS_SQL, {"id": account_id})
-    return None if row is None else (row[0], row[1], row[2])
+async def stats_many(
+    conn: AsyncConnectionPG[Any], account_ids: list[str]
+) -> list[StatsRead | None]:
+    """Each account's StatsRead, or None when it is not a live account."""
+    cursor = await conn.execute(_STATS_SQL, {"ids": account_ids}, prepare=True)
+    found: list[StatsRead | None] = [None] * len(account_ids)
+    for n, balance, credits, debits in await cursor.fetchall():
+        found[n - 1] = (balance, credits, debits)
+    return found
+
+
+def stats_reader(pool: DirectPool) -> Coalescer[str, StatsRead]:
+    """Sends concurrent RetrieveAccountStats reads together (see stats_many)."""
+    return Coalescer(pool, stats_many, key=None, max_batch=MAX_BATCH, group_commit=False)
