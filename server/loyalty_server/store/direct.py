@@ -63,10 +63,22 @@ ACQUIRE_TIMEOUT_S = POOL_WAIT_S
 _IDLE = psycopg.pq.TransactionStatus.IDLE
 
 
+# Every statement here is prepared once per connection and then run with new
+# parameters; PostgreSQL would still plan it anew on every execution (its
+# "auto" mode kept choosing custom plans for these array-parameter statements:
+# pg_prepared_statements counted 50 custom plans of 50). The generic plan is the
+# same index plan without the planning: 0.97 against 3.9 ms per gift card
+# debit batch, 0.47 against 0.95 ms per adjustment, 0.38 against 0.57 per
+# balance read, measured on a bench database under load.
+_SESSION = "-c plan_cache_mode=force_generic_plan"
+
+
 def _conninfo(url: URL, lock_timeout_ms: int | None) -> str:
     query = {k: str(v) for k, v in url.query.items() if isinstance(v, str)}
+    options = f"{query.get('options', '')} {_SESSION}"
     if lock_timeout_ms is not None:
-        query["options"] = f"{query.get('options', '')} -c lock_timeout={lock_timeout_ms}".strip()
+        options += f" -c lock_timeout={lock_timeout_ms}"
+    query["options"] = options.strip()
     # A host list (host=h1,h2&port=p1,p2, see db._multihost) comes in the query.
     host = query.pop("host", url.host or "127.0.0.1")
     port = query.pop("port", str(url.port or 5432))
