@@ -22,7 +22,7 @@ _HELP = {
     "gift_card_code_prefix": "prefix of generated gift card codes (default GIFT)",
     "gift_card_code_sections": "4-character groups in generated codes (default 4)",
     "grace_period": "seconds in-flight calls get to finish on shutdown (default 10)",
-    "db_pool_size": "PostgreSQL connections per process (default 10; below 3 it still uses 3)",
+    "db_pool_size": "PostgreSQL connections per process (default 10; below 4 it still uses 4)",
     "workers": "server processes sharing the port (default: one per core on PostgreSQL, "
     "1 on SQLite)",
     "log_level": "DEBUG, INFO (default), WARNING or ERROR",

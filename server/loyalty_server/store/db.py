@@ -159,8 +159,10 @@ DEBIT_LOCK_TIMEOUT_MS = 1_000
 
 
 def direct_share(pool_size: int) -> int:
-    """Connections of a process's pool_size that serve the one-statement hot path."""
-    return max(1, pool_size // 2)
+    """Connections of a process's pool_size that serve the one-statement hot path:
+    half, and at least 3 (one for reads and single statements, one per group
+    commit). With the engine's at least 1, a process keeps max(pool_size, 4)."""
+    return max(3, pool_size // 2)
 
 
 class Database:

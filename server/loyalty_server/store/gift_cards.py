@@ -200,7 +200,12 @@ async def set_deleted_at(
 # wrote nothing: its caller takes the locking path, which answers exactly (not
 # found, replay, conflict, the reason it is refused). The row lock and
 # PostgreSQL's re-check of a locked row's newest version keep a card from being
-# overdrawn by another process's batch.
+# overdrawn by another process's batch. The key check is written `key IS NULL
+# OR NOT EXISTS (...)` so it is a subplan probing the (card, key) unique index:
+# as an anti-join, PostgreSQL's plan (on young statistics, then kept as the
+# generic plan) read every transaction of the card and filtered on the key,
+# which grew with a hot card's ledger (5 -> 8 ms per batch of 16 as it went
+# from 2,700 to 5,100 transactions; 2.5 ms flat this way).
 DEBIT_MANY_SQL = """WITH input AS (
     SELECT * FROM unnest(%(ids)s::text[], %(by_code)s::boolean[], %(lookups)s::text[],
                          %(amounts)s::numeric[], %(currencies)s::text[], %(references)s::text[],
@@ -223,8 +228,9 @@ DEBIT_MANY_SQL = """WITH input AS (
     JOIN card AS c ON CASE WHEN i.by_code THEN c.code ELSE c.id END = i.lookup
     WHERE i.currency_code = c.currency_code
       AND (c.expires_at IS NULL OR c.expires_at > i.now)
-      AND NOT EXISTS (SELECT 1 FROM gift_card_transactions AS t
-                      WHERE t.gift_card_id = c.id AND t.idempotency_key = i.idempotency_key)
+      AND (i.idempotency_key IS NULL
+           OR NOT EXISTS (SELECT 1 FROM gift_card_transactions AS t
+                          WHERE t.gift_card_id = c.id AND t.idempotency_key = i.idempotency_key))
 ), applied AS (
     SELECT * FROM eligible WHERE running <= before
 ), total AS (

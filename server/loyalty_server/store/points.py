@@ -158,7 +158,9 @@ async def adjustments_page(
 # Accounts are taken (inserted or locked) in one pass in code-point
 # order, the order every multi-account write follows (batches: _LOCK_MANY_SQL and
 # lock_accounts), so no cycle can form; group commit's lock_timeout (store/db.py)
-# only keeps one locked row from holding up its batch-mates.
+# only keeps one locked row from holding up its batch-mates. The key check is a
+# subplan on the (customer, key) unique index whatever the statistics (see
+# DEBIT_MANY_SQL in store/gift_cards.py for what the anti-join plan did).
 ADJUST_MANY_SQL = """WITH input AS (
     SELECT * FROM unnest(%(ids)s::text[], %(customers)s::text[], %(deltas)s::numeric[],
                          %(reasons)s::text[], %(keys)s::text[], %(hashes)s::text[],
@@ -169,9 +171,10 @@ ADJUST_MANY_SQL = """WITH input AS (
     SELECT i.customer_id, i.delta, i.now, i.now FROM input AS i
     WHERE (i.delta > 0
            OR EXISTS (SELECT 1 FROM point_accounts AS e WHERE e.customer_id = i.customer_id))
-      AND NOT EXISTS (SELECT 1 FROM point_adjustments AS p
-                      WHERE p.customer_id = i.customer_id
-                        AND p.idempotency_key = i.idempotency_key)
+      AND (i.idempotency_key IS NULL
+           OR NOT EXISTS (SELECT 1 FROM point_adjustments AS p
+                          WHERE p.customer_id = i.customer_id
+                            AND p.idempotency_key = i.idempotency_key))
     ORDER BY i.customer_id COLLATE "C"
     ON CONFLICT (customer_id) DO UPDATE
         SET balance = a.balance + excluded.balance, updated_at = excluded.updated_at
