@@ -182,34 +182,3 @@ def test_a_locked_row_does_not_hold_up_other_customers(pg_server: Any, uid: str)
         for customer in others:
             reply = stub.GetPointsBalance(pb.GetPointsBalanceRequest(customer_id=customer))
             assert reply.balance == "13"
-
-
-def test_row_turns_serialize_per_row_and_leave_nothing_behind() -> None:
-    """The direct pool's per-row turns (store/direct.py): one holder per row at a
-    time, rows independent, and no entry left once nobody waits, cancelled
-    waiters included (a card debited once must not stay in memory)."""
-    from loyalty_server.store.direct import _Turns
-
-    async def main() -> None:
-        turns = _Turns()
-        inside: dict[str, int] = defaultdict(int)
-        most: dict[str, int] = defaultdict(int)
-
-        async def work(row: str) -> None:
-            async with turns.turn(row):
-                inside[row] += 1
-                most[row] = max(most[row], inside[row])
-                await asyncio.sleep(0.001)
-                inside[row] -= 1
-
-        await asyncio.gather(*(work(f"r{i % 3}") for i in range(60)))
-        assert dict(most) == {"r0": 1, "r1": 1, "r2": 1}
-        holder = asyncio.ensure_future(work("hot"))
-        await asyncio.sleep(0)
-        waiter = asyncio.ensure_future(work("hot"))
-        await asyncio.sleep(0)
-        waiter.cancel()
-        await asyncio.gather(holder, waiter, return_exceptions=True)
-        assert turns._rows == {}
-
-    asyncio.run(main())

@@ -487,6 +487,44 @@ def test_forty_concurrent_debits_of_one_on_ten(loyalty_server: ServerProcess, ui
         assert stats(stub, account.id) == ("0", "10", "10")
 
 
+def test_concurrent_credits_and_debits_of_one_account_add_up(
+    loyalty_server: ServerProcess, uid: str
+) -> None:
+    """Credits and debits of different sizes racing on one account (PostgreSQL sends
+    those queued together in one statement): the balance never goes below zero, the
+    totals are the sums of what was answered OK, the ledger holds exactly those, and
+    keyed moves sent twice apply once."""
+    with loyalty_server.channel() as channel:
+        stub = LoyaltyServiceStub(channel)
+        account = new_account(stub, code=f"SC-MIX-{uid}")
+        credit(stub, account.id, "5")
+        moves = [("debit", "3"), ("credit", "2"), ("debit", "4.5"), ("credit", "1.25")] * 10
+
+        def one(i: int) -> tuple[str, Decimal] | None:
+            kind, amount = moves[i % len(moves)]
+            key = f"k-{i % len(moves)}"  # each move sent twice, by two callers
+            try:
+                (credit if kind == "credit" else debit)(
+                    stub, account.id, amount, timeout=30, idempotency_key=f"{kind}-{key}"
+                )
+            except grpc.RpcError as error:
+                assert error.code() == REFUSED, error
+                return None
+            return kind, Decimal(amount)
+
+        with ThreadPoolExecutor(40) as pool:
+            outcomes = list(pool.map(one, range(2 * len(moves))))
+        done = {i % len(moves): o for i, o in enumerate(outcomes) if o is not None}
+        credits = 5 + sum(a for k, a in done.values() if k == "credit")
+        debits = sum(a for k, a in done.values() if k == "debit")
+        balance, credited, debited = (Decimal(v) for v in stats(stub, account.id))
+        assert (credited, debited, balance) == (credits, debits, credits - debits) and balance >= 0
+        listed = stub.ListAccountTransactions(
+            pb.ListAccountTransactionsRequest(account_id=[account.id], take=1000), timeout=10
+        ).transactions
+        assert len(listed) == 1 + len(done)
+
+
 @pytest.mark.reliability
 def test_opposite_orders_never_deadlock_or_overspend(
     start_server: Callable[..., ServerProcess], backend: str, uid: str

@@ -288,6 +288,8 @@ class StoreCredit:
     def __init__(self, db: Database) -> None:
         self._db = db
         self._stats = None if db.direct is None else store.stats_reader(db.direct)
+        moves = db.debit_group_commit
+        self._moves = None if moves is None else store.move_coalescer(moves)
 
     # -------------------------------------------------------------- accounts
 
@@ -525,9 +527,10 @@ class StoreCredit:
         return await self._db.run(work, simple=simple)
 
     async def _move_direct(self, pool: DirectPool, item: _ValidEntry, kind: str) -> Movement | None:
-        """PostgreSQL's one-statement path for one plain credit or debit; None (a
-        refusal, a replay, a funding account, a race: nothing written) leaves it to
-        the locking path, which decides it. A credit that could fund a gift card
+        """PostgreSQL's group-committed path for one plain credit or debit (`pool`
+        is not used: the batch has its own connection); None (a refusal, a replay,
+        a funding account, a race: nothing written) leaves it to the locking path,
+        which decides it. A credit that could fund a gift card
         always takes the locking path, which links them."""
         if kind == CREDIT and item.values["reference"] == GIFT_CARD_REFERENCE:
             return None
@@ -541,7 +544,8 @@ class StoreCredit:
             **item.values,
         )
         row = {**tx.__dict__, **key_columns(item.key, item.fingerprint)}
-        applied = await store.move_direct(pool, row)
+        assert self._moves is not None
+        applied = await self._moves.submit(row)
         return Movement([tx]) if applied else None
 
     async def move_funded_card(

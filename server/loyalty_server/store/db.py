@@ -150,9 +150,10 @@ def _is_unavailable(error: BaseException) -> bool:
 # must not hold up the others for long. Past this, the statement gives up having
 # written nothing and each of its calls takes the locking path on its own.
 GROUP_COMMIT_LOCK_TIMEOUT_MS = 25
-# Debits group-commit on their own connection, with a longer wait: their rows are
-# cards, which nothing holds for long, and a hot card's batches from two server
-# processes must take turns on its row. With the 25 ms above, a batch that found
+# Debits (gift cards; store-credit moves) group-commit on their own connection,
+# with a longer wait: their rows are cards and accounts, which nothing holds for
+# long, and a hot card's batches from two server processes must take turns on its
+# row. With the 25 ms above, a batch that found
 # the other process's batch on the row (common at 32 callers on a busy machine)
 # gave all its calls to the locking path, at three times the cost.
 DEBIT_LOCK_TIMEOUT_MS = 1_000

@@ -21,7 +21,7 @@ import contextlib
 import functools
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, ParamSpec, TypeVar
 
 import psycopg
@@ -94,35 +94,6 @@ def _conninfo(url: URL, lock_timeout_ms: int | None) -> str:
     )
 
 
-class _Turns:
-    """One statement at a time per row in this process: the others wait here, in
-    the event loop, rather than in PostgreSQL's lock queue, where each waiter
-    costs a backend that wakes up and re-checks the row when the lock passes. In
-    bench/run.py one hot gift card's debits cost PostgreSQL 1,100 us of CPU each
-    at 32 callers (eight waiting on the row per process), against 400 us for
-    debits spread over 10,000 cards. Correctness does not rest on this: the row
-    lock still decides; across processes the rows are still contended."""
-
-    def __init__(self) -> None:
-        self._rows: dict[Hashable, tuple[asyncio.Lock, int]] = {}
-
-    @contextlib.asynccontextmanager
-    async def turn(self, row: Hashable) -> AsyncIterator[None]:
-        lock, users = self._rows.get(row, (None, 0))
-        if lock is None:
-            lock = asyncio.Lock()
-        self._rows[row] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._rows[row]
-            if users == 1:
-                del self._rows[row]
-            else:
-                self._rows[row] = (lock, users - 1)
-
-
 class DirectPool:
     """At most `size` autocommit psycopg connections, reused last-in first-out.
 
@@ -135,7 +106,6 @@ class DirectPool:
         self._slots = asyncio.Semaphore(size)
         self._idle: list[tuple[psycopg.AsyncConnection[Any], float]] = []
         self._closed = False
-        self._turns = _Turns()
 
     async def _connect(self) -> psycopg.AsyncConnection[Any]:
         return await psycopg.AsyncConnection.connect(
@@ -197,22 +167,6 @@ class DirectPool:
                 else:
                     self._idle.append((conn, time.monotonic()))
             self._slots.release()
-
-    async def fetchone(
-        self, query: str, params: Mapping[str, Any], *, row: Hashable | None = None
-    ) -> tuple[Any, ...] | None:
-        """Run one prepared statement in its own implicit transaction. With `row`
-        (a key naming the one row the statement updates), statements on that row
-        take turns in this process (see _Turns) before they take a connection."""
-        if row is None:
-            return await self._fetchone(query, params)
-        async with self._turns.turn(row):
-            return await self._fetchone(query, params)
-
-    async def _fetchone(self, query: str, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
-        async with self.connection() as conn:
-            cursor = await conn.execute(query, params, prepare=True)
-            return await cursor.fetchone()
 
     async def close(self) -> None:
         self._closed = True

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from . import listing
 from .coalesce import MAX_BATCH, Coalescer
 from .db import AnyRow
-from .direct import DirectPool, simple_case_only
+from .direct import DirectPool
 from .models import GiftCard, StoreCreditAccount, StoreCreditTransaction
 
 _accounts = cast(Table, StoreCreditAccount.__table__)
@@ -272,54 +272,108 @@ def list_transactions(
     )
 
 
-# PostgreSQL, one statement (store/direct.py): a single credit or debit as a
-# conditional update of the account (live, not funding a gift card, key unused,
-# and for a debit enough balance) plus its ledger row from the RETURNING. The row
-# lock the UPDATE takes and PostgreSQL's re-check of the WHERE on the newest row
-# version keep a hot account from being overdrawn. No row back (a refusal, a
-# replay, an unknown or funding account): nothing was written, and the caller
-# takes the locking path, which answers exactly.
-_MOVE_SQL = """WITH account AS (
+# PostgreSQL, group commit (store/coalesce.py): the single credits and debits
+# queued meanwhile, several of one account included, in one statement. The
+# accounts are locked in id order (the order of every multi-account write) after
+# the account's rules (live, not funding a gift card); then per move its key
+# must be unused on that account. One account's moves apply in request order
+# while its balance never goes below zero along the way (the running minimum),
+# and the account moves once by their sum. A move that does not apply returns
+# no row and wrote nothing: its caller takes the locking path, which answers
+# exactly (not found, replay, conflict, insufficient balance, a funding
+# account). The key check is a subplan on the (account, key) unique index (see
+# DEBIT_MANY_SQL in store/gift_cards.py for why).
+MOVE_MANY_SQL = """WITH input AS (
+    SELECT * FROM unnest(%(ids)s::text[], %(accounts)s::text[], %(types)s::text[],
+                         %(amounts)s::numeric[], %(notes)s::text[], %(references)s::text[],
+                         %(reference_ids)s::text[], %(metadata)s::json[], %(keys)s::text[],
+                         %(hashes)s::text[], %(nows)s::timestamptz[])
+        WITH ORDINALITY AS t(id, account_id, type, amount, note, reference, reference_id,
+                             metadata, idempotency_key, request_hash, now, n)
+), account AS (
+    SELECT a.id, a.balance FROM store_credit_accounts AS a
+    WHERE a.id = ANY(%(accounts)s::text[]) AND a.deleted_at IS NULL AND a.gift_card_id IS NULL
+    ORDER BY a.id
+    FOR UPDATE OF a
+), running AS (
+    SELECT i.*, a.balance + sum(CASE WHEN i.type = 'debit' THEN -i.amount ELSE i.amount END)
+               OVER (PARTITION BY a.id ORDER BY i.n) AS after
+    FROM input AS i JOIN account AS a ON a.id = i.account_id
+    WHERE i.idempotency_key IS NULL
+       OR NOT EXISTS (SELECT 1 FROM store_credit_transactions AS t
+                      WHERE t.account_id = a.id AND t.idempotency_key = i.idempotency_key)
+), applied AS (
+    SELECT * FROM (
+        SELECT r.*, min(r.after) OVER (PARTITION BY r.account_id ORDER BY r.n) AS lowest
+        FROM running AS r
+    ) AS x WHERE x.lowest >= 0
+), total AS (
+    SELECT account_id,
+           sum(CASE WHEN type = 'credit' THEN amount ELSE 0 END) AS credits,
+           sum(CASE WHEN type = 'debit' THEN amount ELSE 0 END) AS debits,
+           max(now) AS now
+    FROM applied GROUP BY account_id
+), updated AS (
     UPDATE store_credit_accounts AS a
-    SET balance = a.balance {sign} %(amount)s,
-        {total} = a.{total} + %(amount)s,
-        updated_at = %(now)s
-    WHERE a.id = %(account_id)s::text
-      AND a.deleted_at IS NULL
-      AND a.gift_card_id IS NULL
-      {guard}
-      AND NOT EXISTS (
-        SELECT 1 FROM store_credit_transactions t
-        WHERE t.account_id = a.id AND t.idempotency_key = %(idempotency_key)s::text)
+    SET balance = a.balance + total.credits - total.debits,
+        credits = a.credits + total.credits,
+        debits = a.debits + total.debits,
+        updated_at = total.now
+    FROM total WHERE a.id = total.account_id
     RETURNING a.id
 ), ledger AS (
     INSERT INTO store_credit_transactions
         (id, account_id, type, amount, note, reference, reference_id, metadata,
          idempotency_key, request_hash, created_at)
-    SELECT %(id)s::text, account.id, %(type)s::text, %(amount)s, %(note)s::text,
-           %(reference)s::text, %(reference_id)s::text, %(metadata)s::json,
-           %(idempotency_key)s::text, %(request_hash)s::text, %(now)s
-    FROM account
+    SELECT p.id, p.account_id, p.type, p.amount, p.note, p.reference, p.reference_id,
+           p.metadata, p.idempotency_key, p.request_hash, p.now
+    FROM applied AS p JOIN updated AS u ON u.id = p.account_id
 )
-SELECT id FROM account"""
-MOVE_SQL = {
-    "credit": _MOVE_SQL.format(sign="+", total="credits", guard=""),
-    "debit": _MOVE_SQL.format(sign="-", total="debits", guard="AND a.balance >= %(amount)s"),
+SELECT p.n FROM applied AS p JOIN updated AS u ON u.id = p.account_id"""
+
+# A move's field (a ledger row's) -> the statement's array parameter.
+_MOVE_ARRAYS = {
+    "id": "ids",
+    "account_id": "accounts",
+    "type": "types",
+    "amount": "amounts",
+    "note": "notes",
+    "reference": "references",
+    "reference_id": "reference_ids",
+    "metadata": "metadata",
+    "idempotency_key": "keys",
+    "request_hash": "hashes",
+    "created_at": "nows",
 }
 
 
-@simple_case_only
-async def move_direct(pool: DirectPool, row: Mapping[str, Any]) -> bool | None:
-    """One credit or debit (a ledger row's values: id, account_id, type, amount, note,
-    reference, reference_id, metadata, idempotency_key, request_hash, created_at) in
-    one statement; False (or None: a race) when it did not apply."""
-    params = {
-        **row,
-        "now": row["created_at"],
-        "metadata": None if row["metadata"] is None else Json(row["metadata"]),
+async def move_many(
+    conn: AsyncConnectionPG[Any], rows: list[Mapping[str, Any]]
+) -> list[bool | None]:
+    """True for each move (a ledger row's values: those of _MOVE_ARRAYS) applied,
+    None for each not applied. No two share an account and an idempotency key.
+    Raises direct.Contended (nothing written) when a concurrent request raced one."""
+    params: dict[str, list[Any]] = {
+        array: [row[field] for row in rows] for field, array in _MOVE_ARRAYS.items()
     }
-    turn = ("store_credit_account", row["account_id"])
-    return await pool.fetchone(MOVE_SQL[row["type"]], params, row=turn) is not None
+    params["metadata"] = [None if m is None else Json(m) for m in params["metadata"]]
+    cursor = await conn.execute(MOVE_MANY_SQL, params, prepare=True)
+    applied: list[bool | None] = [None] * len(rows)
+    for (n,) in await cursor.fetchall():
+        applied[n - 1] = True
+    return applied
+
+
+def move_coalescer(pool: DirectPool) -> Coalescer[Mapping[str, Any], bool]:
+    """Sends concurrent single credits and debits together (see MOVE_MANY_SQL);
+    `pool` is Database.debit_group_commit. Two moves with one key on one account
+    never share a batch (the first's ledger row decides the second: a replay)."""
+    return Coalescer(
+        pool,
+        move_many,
+        key=lambda row: (row["account_id"], row["idempotency_key"] or row["id"]),
+        max_batch=MAX_BATCH,
+    )
 
 
 # PostgreSQL read, coalesced (store/coalesce.py): the stats of every account of
