@@ -39,6 +39,7 @@ import psycopg
 from benchlib.clients import Clients
 from benchlib.database import (
     bulk_load,
+    checkpoint,
     db_url,
     ledger_rows,
     libpq,
@@ -208,6 +209,7 @@ def main(argv: list[str] | None = None) -> int:
         server = None
         sqlite: list[dict[str, Any]] = []
         if not args.no_sqlite:
+            checkpoint(url)
             sqlite = run_sqlite(args.out / stamp, profile, common, args.client_processes)
             if results and sqlite:
                 empty = next(r for r in sqlite if r["scenario"] == "empty")
