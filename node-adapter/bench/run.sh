@@ -18,9 +18,8 @@ ADAPTER="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ADAPTER"
 exec </dev/null
 
-export MEDUSA_DISABLE_TELEMETRY=true
-export NPM_CONFIG_FUND=false NPM_CONFIG_AUDIT=false NPM_CONFIG_UPDATE_NOTIFIER=false NPM_CONFIG_PROGRESS=false
-export LOYALTY_SERVER_BIN="${LOYALTY_SERVER_BIN:-$ADAPTER/../.venv/bin/loyalty-server}"
+# shellcheck source=../test/helpers/env.sh
+source "$ADAPTER/test/helpers/env.sh"
 export MEDUSA_LOG_DIR="${MEDUSA_LOG_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/medusa-loyalty-bench.XXXXXX")}"
 START=$(date +%s)
 

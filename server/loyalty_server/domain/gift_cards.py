@@ -309,8 +309,7 @@ class GiftCards:
             take=page.take,
             with_count=query.with_count,
         )
-        rows, count = await self._db.run(listed.run, simple=listed.run_direct)
-        return [_card(row) for row in rows], count
+        return await listing.fetch(self._db, listed, _card)
 
     # ------------------------------------------------------------ delete
 

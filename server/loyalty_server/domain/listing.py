@@ -4,12 +4,18 @@ store-credit accounts and their transactions."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
+from ..store.db import Database
+from ..store.listing import PageQuery
 from . import validation
 from .errors import InvalidData
+from .records import RowLike
 from .validation import Violations
+
+T = TypeVar("T")
 
 MAX_TAKE = 1000
 DEFAULT_TAKE = 15
@@ -82,3 +88,12 @@ def ids(ids: Sequence[str]) -> list[str]:
         v.check(validation.identifier, value, f"ids[{i}]")
     v.raise_if_any()
     return sorted(set(ids))
+
+
+async def fetch(
+    db: Database, query: PageQuery, record: Callable[[RowLike], T]
+) -> tuple[list[T], int | None]:
+    """One page of `query` as records, and its count if asked: on PostgreSQL's
+    direct pool where the database has one, else in a transaction."""
+    rows, count = await db.run(query.run, simple=query.run_direct)
+    return [record(row) for row in rows], count

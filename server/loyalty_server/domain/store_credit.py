@@ -433,8 +433,7 @@ class StoreCredit:
             take=page.take,
             with_count=query.with_count,
         )
-        rows, count = await self._db.run(listed.run, simple=listed.run_direct)
-        return [account(row) for row in rows], count
+        return await listing.fetch(self._db, listed, account)
 
     async def delete(self, ids: Sequence[str]) -> list[str]:
         checked = listing.ids(ids)
@@ -601,8 +600,7 @@ class StoreCredit:
             take=page.take,
             with_count=query.with_count,
         )
-        rows, count = await self._db.run(listed.run, simple=listed.run_direct)
-        return [_transaction(row) for row in rows], count
+        return await listing.fetch(self._db, listed, _transaction)
 
     async def delete_transactions(self, ids: Sequence[str]) -> list[str]:
         """Void: each transaction's amount leaves its account's balance and totals."""
