@@ -274,7 +274,8 @@ def list_transactions(
 
 # PostgreSQL, group commit (store/coalesce.py): the single credits and debits
 # queued meanwhile, several of one account included, in one statement. The
-# accounts are locked in id order (the order of every multi-account write) after
+# accounts are locked in id order, as the locking path's lock_accounts takes
+# them (a batch and a multi-account movement may wait, never in a cycle) after
 # the account's rules (live, not funding a gift card); then per move its key
 # must be unused on that account. One account's moves apply in request order
 # while its balance never goes below zero along the way (the running minimum),
