@@ -64,17 +64,16 @@ _IDLE = psycopg.pq.TransactionStatus.IDLE
 
 
 # Every statement here is prepared once per connection and then run with new
-# parameters; PostgreSQL would still plan it anew on every execution (its
-# "auto" mode kept choosing custom plans for these array-parameter statements:
-# pg_prepared_statements counted 50 custom plans of 50). The generic plan is the
-# same index plan without the planning: 0.97 against 3.9 ms per gift card
-# debit batch, 0.47 against 0.95 ms per adjustment, 0.38 against 0.57 per
-# balance read, measured on a bench database under load.
+# parameters. PostgreSQL's default ("auto") still made a custom plan on every
+# execution of the adjustment and balance statements (300 custom plans of 300);
+# the generic plan is the same index plan without the planning (bench/plans.py:
+# 0.96 -> 0.75 ms per adjustment, 0.57 -> 0.35 ms per balance read).
 # A generic plan is kept until the statistics change, so one made while a table
-# was young (analyzed empty) chose a sequential scan for the idempotency-key
-# probe, and a debit batch then slowed as the ledger grew (11.8 -> 55.7 ms over
-# 7,200 rows; 1.6-1.8 ms flat without). Every statement here is a lookup by
-# key, id or index order by design, so sequential scans are priced out.
+# was young (analyzed empty) chose sequential scans, and a debit batch slowed as
+# the ledger grew (16 -> 69 ms over 7,200 rows in bench/plans.py). Every
+# statement here is a lookup by key, id or index order by design, so sequential
+# scans are priced out (4 -> 12 ms over the same rows; 2 ms on real statistics,
+# which autovacuum's ANALYZE brings, invalidating the plan).
 _SESSION = "-c plan_cache_mode=force_generic_plan -c enable_seqscan=off"
 
 
